@@ -1,0 +1,128 @@
+# shiftvox — top-level Makefile.
+#
+#   make            build libshiftvox.a, libshiftvox.so and build/shiftvox
+#   make test       install missing Debian packages, build, run every test (CUnit + pytest)
+#   make asan       build and run the whole CUnit suite under ASan + UBSan
+#   make demo       install missing packages, build, transcribe samples/ with the default model
+#   make bench      kernel and pipeline benchmark (shiftvox bench)
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (clang)
+#   make train      reproduce the default model (see train/README in README.md)
+#   make install    PREFIX=/usr/local DESTDIR= : library, header, command, shiftvox.pc
+#   make clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+FUZZ_SECONDS ?= 60
+
+PKGS := portaudio-2.0 sndfile kissfft-float samplerate
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CUNIT_LIBS := $(shell pkg-config --libs cunit 2>/dev/null)
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Werror
+OPT ?= -O2
+CFLAGS_ALL := -std=c11 $(OPT) -g $(WARN) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude -Icommon \
+              $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) -lm -lpthread $(EXTRA_LDFLAGS)
+
+ARCH := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifneq (,$(findstring x86_64,$(ARCH)))
+SIMD_FLAGS := -mavx2 -mfma
+endif
+
+# Library sources: every .c file of the pipeline stages. Files ending in
+# _avx2.c hold AVX2 kernels and are compiled with SIMD_FLAGS (dispatched at run time).
+LIB_SRC := $(wildcard common/*.c audio/*.c features/*.c model/*.c decoder/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+APP_SRC := $(wildcard apps/*.c)
+APP_OBJ := $(APP_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/main.o $(BUILD)/tests/testutil.o
+
+LIB_A := $(BUILD)/libshiftvox.a
+LIB_SO := $(BUILD)/libshiftvox.so
+BIN := $(BUILD)/shiftvox
+TEST_BIN := $(BUILD)/run_tests
+
+.PHONY: all deps test test-run asan demo bench fuzz train install clean
+
+all: $(LIB_A) $(LIB_SO) $(BIN)
+
+$(BUILD)/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SIMD_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS_ALL)
+
+$(BIN): $(APP_OBJ) $(LIB_A)
+	$(CC) -o $@ $(APP_OBJ) $(LIB_A) $(LDLIBS_ALL) $(BLAS_LIBS)
+
+# The test runner: one CUnit registry; each tests/test_NAME.c defines
+# void test_register_NAME(void). The list is generated from the file names.
+$(BUILD)/tests/registry.h: $(TEST_SRC)
+	@mkdir -p $(dir $@)
+	@{ for f in $(notdir $(basename $(TEST_SRC))); do n=$${f#test_}; \
+	   echo "X(test_register_$$n)"; done; } > $@.tmp && \
+	 (cmp -s $@.tmp $@ || mv $@.tmp $@); rm -f $@.tmp
+
+$(BUILD)/tests/main.o: tests/main.c $(BUILD)/tests/registry.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -I$(BUILD)/tests -MMD -MP -c $< -o $@
+
+# malloc is wrapped in the test runner so tests can count allocations made by
+# the statically linked library on the per-frame path.
+$(TEST_BIN): $(TEST_OBJ) $(LIB_A) $(BIN)
+	$(CC) -o $@ $(TEST_OBJ) $(LIB_A) $(LDLIBS_ALL) $(CUNIT_LIBS) \
+	    -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc
+
+deps:
+	@bash scripts/install-deps.sh
+
+# The README's test command. Installs what is missing, then builds and runs
+# everything in a second make so pkg-config sees the new packages.
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: all $(TEST_BIN)
+	$(TEST_BIN)
+	@if [ -d train/tests ]; then cd train && $(PYTHON) -m pytest -q tests; fi
+
+asan:
+	@bash scripts/install-deps.sh
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/run_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 SVX_BIN=build-asan/shiftvox build-asan/run_tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh
+
+bench: all
+	$(BIN) bench
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/shiftvox.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/shiftvox.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/shiftvox.pc
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,340 @@
+/*
+ * shiftvox.h — the one public header of libshiftvox.
+ *
+ * shiftvox turns audio into text and keyword detections:
+ *   audio (any libsndfile format, raw PCM, PortAudio capture)
+ *     -> streaming log-mel front end (KissFFT)
+ *     -> DenseShift CRNN acoustic model (weights are zero-free ±2^p)
+ *     -> CTC decoders (greedy, lexicon beam search, keyword spotter).
+ *
+ * Usage (batch transcription of one file, error checks shortened):
+ *
+ *     svx_model *model;
+ *     if (svx_model_load("models/default.svxm", &model) < 0) {
+ *         fprintf(stderr, "%s\n", svx_last_error_message());
+ *         return 1;
+ *     }
+ *     svx_stream_config cfg;
+ *     svx_stream_config_default(&cfg);             // lexicon beam search
+ *     svx_stream *st;
+ *     svx_stream_create(model, &cfg, &st);
+ *     svx_audio_reader *rd;
+ *     svx_audio_open_file("speech.wav", 16000, &rd);
+ *     float pcm[4096];
+ *     long n;
+ *     while ((n = svx_audio_read(rd, pcm, 4096)) > 0)
+ *         svx_stream_push(st, pcm, (size_t)n);
+ *     svx_stream_flush(st);
+ *     svx_word words[64];
+ *     int n_words = svx_stream_get_words(st, words, 64);
+ *     ...
+ *     svx_audio_close(rd);
+ *     svx_stream_destroy(st);                       // every stream first,
+ *     svx_model_destroy(model);                     // then the model it borrows
+ *
+ * Conventions
+ *  - Every function that can fail returns an int: >= 0 on success, a negative
+ *    svx_error on failure. svx_strerror() names the code; svx_last_error_message()
+ *    gives the detailed message of the last failure in the calling thread
+ *    (it names the file and says what was found and what was expected).
+ *  - The library never exits, aborts or prints. Diagnostics go to the log
+ *    callback set with svx_set_log() (none by default).
+ *  - Handles are opaque; *_destroy(NULL) is a no-op.
+ *  - A loaded svx_model is read-only and may be shared by any number of
+ *    streams in any number of threads. Each svx_stream / svx_frontend /
+ *    svx_model_state belongs to one thread at a time.
+ *  - Audio samples are float in [-1, 1] (int16 is divided by 32768), mono,
+ *    at the model's sample rate (16 kHz by default).
+ *  - Nothing allocates, locks or does I/O on the per-frame path: all buffers
+ *    are sized at create time.
+ */
+#ifndef SHIFTVOX_H
+#define SHIFTVOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SVX_VERSION_MAJOR 0
+#define SVX_VERSION_MINOR 1
+#define SVX_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------------- */
+/* Errors and logging                                                        */
+/* ------------------------------------------------------------------------- */
+
+typedef enum {
+    SVX_OK = 0,
+    SVX_ERR_INVALID_ARG = -1,   /* caller mistake: NULL, out-of-range value */
+    SVX_ERR_NO_MEMORY = -2,     /* allocation failed */
+    SVX_ERR_IO = -3,            /* open/read/write failed (see errno text in message) */
+    SVX_ERR_FORMAT = -4,        /* not a file we can read, or malformed */
+    SVX_ERR_TRUNCATED = -5,     /* file ends before a declared section */
+    SVX_ERR_BAD_MAGIC = -6,     /* model file does not start with the magic */
+    SVX_ERR_VERSION = -7,       /* model file major version newer than supported */
+    SVX_ERR_CHECKSUM = -8,      /* CRC32 mismatch */
+    SVX_ERR_SHAPE = -9,         /* impossible or inconsistent shape/size/offset */
+    SVX_ERR_ENCODING = -10,     /* unknown weight encoding or layer type */
+    SVX_ERR_BAD_AUDIO = -11,    /* zero rate/channels, NaN/Inf samples */
+    SVX_ERR_DEVICE = -12,       /* audio device missing, failed to open or failed */
+    SVX_ERR_STATE = -13,        /* call not valid in the object's current state */
+    SVX_ERR_KEYWORD = -14,      /* keyword not spellable with the model's symbols */
+    SVX_ERR_FULL = -15          /* a fixed-capacity queue is full */
+} svx_error;
+
+/* Short constant text for an error code ("truncated file"). Never NULL. */
+const char *svx_strerror(int err);
+
+/* Detailed message of the last failure in the calling thread, e.g.
+ * "model.svxm: tensor 'gru.w_ih' declares 4096 bytes at offset 9000 but the
+ * file has 8192 bytes". Empty string if none. Valid until the next failing
+ * call in this thread. */
+const char *svx_last_error_message(void);
+
+typedef enum { SVX_LOG_ERROR = 0, SVX_LOG_WARN = 1, SVX_LOG_INFO = 2, SVX_LOG_DEBUG = 3 } svx_log_level;
+typedef void (*svx_log_fn)(void *user_data, svx_log_level level, const char *msg);
+
+/* Sets the process-wide log callback (NULL: silent, the default). The
+ * callback may be called from any thread that calls into the library, never
+ * from the PortAudio callback thread. Not thread-safe itself: call at start-up. */
+void svx_set_log(svx_log_fn fn, void *user_data);
+
+/* ------------------------------------------------------------------------- */
+/* Front end: streaming log-mel features                                     */
+/* ------------------------------------------------------------------------- */
+
+typedef enum { SVX_WINDOW_HANN = 0 } svx_window_type;       /* periodic Hann */
+typedef enum { SVX_MEL_HTK = 0 } svx_mel_scale;              /* 2595 log10(1 + f/700) */
+
+/* All front-end parameters. Stored inside the model file so training and
+ * inference never disagree. */
+typedef struct {
+    int32_t sample_rate_hz;   /* 16000 */
+    int32_t win_length;       /* samples per analysis window, 400 (25 ms) */
+    int32_t hop_length;       /* samples between frame starts, 160 (10 ms) */
+    int32_t n_fft;            /* real FFT size, power of two >= win_length, 512 */
+    int32_t n_mels;           /* triangular mel filters, 40 */
+    float fmin_hz;            /* lowest filter edge, 20 */
+    float fmax_hz;            /* highest filter edge, 7600 (<= sample_rate/2) */
+    float log_floor;          /* features are ln(max(mel_energy, log_floor)), 1e-6 */
+    int32_t window;           /* svx_window_type */
+    int32_t mel_scale;        /* svx_mel_scale */
+} svx_frontend_params;
+
+/* Fills p with the defaults above. */
+void svx_frontend_params_default(svx_frontend_params *p);
+/* SVX_OK if p is usable, SVX_ERR_INVALID_ARG with a message otherwise. */
+int svx_frontend_params_check(const svx_frontend_params *p);
+
+typedef struct svx_frontend svx_frontend;
+
+int svx_frontend_create(const svx_frontend_params *p, svx_frontend **out);
+void svx_frontend_destroy(svx_frontend *fe);
+/* Forgets buffered audio; the next frame starts at the next pushed sample. */
+void svx_frontend_reset(svx_frontend *fe);
+
+/* Consumes samples and writes whole frames (n_mels floats each) to
+ * frames_out, at most max_frames of them. Frame i covers samples
+ * [i*hop, i*hop + win) of everything pushed since create/reset; no padding.
+ * *n_consumed receives how many samples were taken (fewer than n_samples
+ * only when max_frames frames were produced); call again with the rest.
+ * Returns the number of frames written, or a negative error
+ * (SVX_ERR_BAD_AUDIO for a NaN/Inf sample: nothing after it is consumed). */
+int svx_frontend_process(svx_frontend *fe, const float *pcm, size_t n_samples,
+                         size_t *n_consumed, float *frames_out, int max_frames);
+
+/* Number of frames a signal of n_samples yields (0 if shorter than a window). */
+size_t svx_frontend_n_frames(const svx_frontend_params *p, size_t n_samples);
+
+/* Whole-signal convenience: computes all frames of pcm into frames_out
+ * (capacity max_frames * n_mels floats). Returns frames written or error. */
+int svx_features_compute(const svx_frontend_params *p, const float *pcm, size_t n_samples,
+                         float *frames_out, size_t max_frames);
+
+/* ------------------------------------------------------------------------- */
+/* Audio input                                                               */
+/* ------------------------------------------------------------------------- */
+
+typedef struct svx_audio_reader svx_audio_reader;
+
+/* Opens any file libsndfile reads (WAV PCM 8/16/24/32 and float, FLAC, Ogg
+ * Vorbis, AIFF, ...), mixes to mono and resamples to target_rate_hz with
+ * libsamplerate. Memory is constant whatever the file length. path "-" is
+ * not accepted here: use svx_audio_open_raw_fd. */
+int svx_audio_open_file(const char *path, int target_rate_hz, svx_audio_reader **out);
+/* Raw signed 16-bit little-endian mono PCM read from a file descriptor
+ * (e.g. 0 for standard input) at input_rate_hz, resampled to target_rate_hz. */
+int svx_audio_open_raw_fd(int fd, int input_rate_hz, int target_rate_hz, svx_audio_reader **out);
+/* Reads up to max_samples mono float samples at the target rate. Returns the
+ * number read, 0 at end of input, or a negative error (SVX_ERR_BAD_AUDIO for
+ * NaN/Inf in a float file, SVX_ERR_IO for a read failure). */
+long svx_audio_read(svx_audio_reader *rd, float *pcm, size_t max_samples);
+/* Facts about the source: its own rate and channel count, frames if known (-1 otherwise). */
+int svx_audio_source_rate(const svx_audio_reader *rd);
+int svx_audio_source_channels(const svx_audio_reader *rd);
+int64_t svx_audio_source_frames(const svx_audio_reader *rd);
+void svx_audio_close(svx_audio_reader *rd);
+
+/* Live capture with PortAudio. */
+typedef struct svx_capture svx_capture;
+
+typedef struct {
+    int index;               /* PortAudio device index */
+    char name[128];
+    int max_input_channels;
+    double default_rate_hz;
+    int is_default;
+} svx_device_info;
+
+/* Lists input devices (max_input_channels > 0) into out; returns how many
+ * exist (may exceed max_devices) or a negative error. Initialises PortAudio
+ * for the duration of the call. */
+int svx_capture_list_devices(svx_device_info *out, int max_devices);
+
+typedef struct {
+    const char *device;      /* NULL: default input; "3": index; otherwise a
+                                case-insensitive substring of the name */
+    int target_rate_hz;      /* rate delivered to svx_capture_read, 16000 */
+    double ring_seconds;     /* ring buffer length, 2.0 */
+    int frames_per_buffer;   /* PortAudio buffer size at the device rate, 0 = let PortAudio choose */
+} svx_capture_config;
+
+void svx_capture_config_default(svx_capture_config *cfg);
+/* Opens and starts capture: 16 kHz mono if the device offers it, else the
+ * device's default rate resampled. The PortAudio callback only copies into a
+ * preallocated lock-free single-producer/single-consumer ring buffer. */
+int svx_capture_open(const svx_capture_config *cfg, svx_capture **out);
+/* Blocks up to timeout_ms for audio and returns up to max_samples samples at
+ * target_rate_hz (0 on timeout), or SVX_ERR_DEVICE if the stream failed or
+ * stopped. Call from one consumer thread. */
+long svx_capture_read(svx_capture *cap, float *pcm, size_t max_samples, int timeout_ms);
+/* Samples dropped because the ring buffer was full (the consumer fell behind). */
+uint64_t svx_capture_overruns(const svx_capture *cap);
+/* Rate of the opened device stream, and the device name. */
+double svx_capture_device_rate(const svx_capture *cap);
+const char *svx_capture_device_name(const svx_capture *cap);
+void svx_capture_close(svx_capture *cap);
+
+/* ------------------------------------------------------------------------- */
+/* Acoustic model                                                            */
+/* ------------------------------------------------------------------------- */
+
+typedef struct svx_model svx_model;
+
+/* Which matrix-vector kernels a model uses (bench and tests compare them). */
+typedef enum {
+    SVX_KERNEL_AUTO = 0,     /* best available for each encoding (SIMD if the CPU has it) */
+    SVX_KERNEL_SCALAR = 1,   /* portable C twins of the SIMD kernels */
+    SVX_KERNEL_FLOAT_REF = 2 /* dequantise every weight to float32 at load, plain loops */
+} svx_kernel_choice;
+
+typedef struct {
+    svx_kernel_choice kernel;
+    int force_integer;       /* 1: use the integer-only path (model must carry it) */
+} svx_model_options;
+
+void svx_model_options_default(svx_model_options *opt);
+
+int svx_model_load(const char *path, svx_model **out);
+int svx_model_load_ex(const char *path, const svx_model_options *opt, svx_model **out);
+/* Same checks on a buffer in memory (the buffer may be freed after return). */
+int svx_model_load_memory(const void *data, size_t n_bytes, const svx_model_options *opt,
+                          svx_model **out);
+/* Frees the model. Every stream/state created from it must be destroyed first. */
+void svx_model_destroy(svx_model *m);
+
+const svx_frontend_params *svx_model_frontend(const svx_model *m);
+int svx_model_n_inputs(const svx_model *m);       /* features per input frame (n_mels) */
+int svx_model_n_symbols(const svx_model *m);      /* output symbols, blank first */
+/* Symbol i as a NUL-terminated UTF-8 string: 0 is blank "", then " ", "'", "a".."z". */
+const char *svx_model_symbol(const svx_model *m, int i);
+/* Input frames per output frame (the total time stride of the network). */
+int svx_model_time_stride(const svx_model *m);
+/* Total bytes of weight data as stored, and of one stream's state. */
+size_t svx_model_weight_bytes(const svx_model *m);
+size_t svx_model_state_bytes(const svx_model *m);
+/* Human-readable summary (one line per layer with shapes, encoding and bytes)
+ * written into buf; returns the length it needed (like snprintf). */
+int svx_model_summary(const svx_model *m, char *buf, size_t n_bytes);
+
+/* Per-stream state of the acoustic model. */
+typedef struct svx_model_state svx_model_state;
+
+int svx_model_state_create(const svx_model *m, svx_model_state **out);
+void svx_model_state_destroy(svx_model_state *s);
+void svx_model_state_reset(svx_model_state *s);
+/* Pushes one feature frame (n_inputs floats). Returns 1 and writes
+ * n_symbols log-probabilities to logprobs_out when the network emits an
+ * output frame, 0 when it needs more input (time stride), negative on error. */
+int svx_model_state_push(svx_model_state *s, const float *frame, float *logprobs_out);
+
+/* ------------------------------------------------------------------------- */
+/* Decoders                                                                  */
+/* ------------------------------------------------------------------------- */
+
+typedef struct {
+    char text[64];           /* the word (or keyword phrase) */
+    double start_s;          /* seconds from the start of the stream */
+    double end_s;
+    float confidence;        /* 0..1 */
+} svx_word;
+
+/* A keyword detection. */
+typedef struct {
+    char keyword[64];
+    double start_s;
+    double end_s;
+    float score;             /* calibrated 0..1; fired when >= the keyword's threshold */
+} svx_kws_event;
+
+typedef enum {
+    SVX_DECODE_GREEDY = 0,   /* CTC best path, no lexicon */
+    SVX_DECODE_BEAM = 1,     /* CTC prefix beam search constrained by a lexicon */
+    SVX_DECODE_KWS = 2       /* keyword spotting */
+} svx_decode_mode;
+
+typedef struct {
+    const char *word;        /* any word or short phrase in the model's symbols */
+    float sensitivity;       /* 0..1, higher fires more easily; 0.5 default */
+} svx_keyword;
+
+typedef struct {
+    svx_decode_mode mode;
+    int beam_size;                 /* prefixes kept, 8 */
+    const char *const *lexicon;    /* allowed words; NULL: the model's vocabulary */
+    int n_lexicon;
+    const svx_keyword *keywords;   /* for SVX_DECODE_KWS */
+    int n_keywords;
+    double refractory_s;           /* KWS: minimum gap between events of one keyword, 1.0 */
+} svx_stream_config;
+
+void svx_stream_config_default(svx_stream_config *cfg);
+
+/* A recognition stream: front end + model state + decoder. */
+typedef struct svx_stream svx_stream;
+
+int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stream **out);
+void svx_stream_destroy(svx_stream *s);
+/* Starts a new utterance without reallocating. */
+void svx_stream_reset(svx_stream *s);
+/* Pushes any number of samples (float, mono, model rate). */
+int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples);
+/* End of input: decodes what is buffered; events and words become final. */
+int svx_stream_flush(svx_stream *s);
+/* Pops the next keyword event: 1 if one was written, 0 if none. */
+int svx_stream_next_event(svx_stream *s, svx_kws_event *ev);
+/* Words recognised so far (final after flush); returns how many exist. */
+int svx_stream_get_words(const svx_stream *s, svx_word *out, int max_words);
+/* Transcript so far as text (words joined by spaces); returns needed length. */
+int svx_stream_get_text(const svx_stream *s, char *buf, size_t n_bytes);
+/* Seconds of audio pushed since create/reset. */
+double svx_stream_audio_seconds(const svx_stream *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHIFTVOX_H */
