@@ -1,0 +1,31 @@
+/* Helpers shared by the shiftvox subcommands. */
+#ifndef SVX_APPS_COMMON_H
+#define SVX_APPS_COMMON_H
+
+#include <stdio.h>
+
+#include "shiftvox.h"
+
+/* Opens an input: "-" is raw s16le mono on standard input at raw_rate_hz,
+ * anything else a file libsndfile reads. Prints "shiftvox: PATH: message"
+ * to stderr on failure and returns the error. */
+int app_open_input(const char *path, int raw_rate_hz, int target_rate_hz, svx_audio_reader **out);
+
+/* Prints the library's last error for `what` (a file name or action). */
+void app_print_error(const char *what, int err);
+
+/* The default model path: $SVX_MODEL, else models/default.svxm next to the
+ * working directory, else beside the executable (../models, ../share/shiftvox). */
+const char *app_default_model(void);
+
+/* Loads a model (path NULL: the default), printing an error on failure. */
+int app_load_model(const char *path, const svx_model_options *opt, svx_model **out);
+
+/* Parses a positive integer/double option value; prints and returns -1 on error. */
+int app_parse_int(const char *opt, const char *val, long lo, long hi, long *out);
+int app_parse_double(const char *opt, const char *val, double lo, double hi, double *out);
+
+/* Writes to a stream and reports failure (closed pipe, full disk) once. */
+int app_check_output(FILE *f, const char *what);
+
+#endif
