@@ -313,6 +313,26 @@ typedef struct {
 
 void svx_stream_config_default(svx_stream_config *cfg);
 
+/* Keyword lists, from text ("yes,no,stop") or a keyword file: one keyword
+ * (a word or short phrase) per line, optionally followed by its sensitivity
+ * in 0..1 as the last token; '#' starts a comment; blank lines are skipped.
+ * Keywords are lower-cased; spelling against the model's symbols is checked
+ * by svx_stream_create (SVX_ERR_KEYWORD). At most 64 keywords of at most 63
+ * bytes; files over 1 MiB are refused. Errors name the source and line. */
+typedef struct svx_keyword_list svx_keyword_list;
+
+/* Parses n_bytes of text; source names it in messages (e.g. the file name). */
+int svx_keywords_parse(const char *text, size_t n_bytes, const char *source,
+                       float default_sensitivity, svx_keyword_list **out);
+/* Reads and parses a keyword file. */
+int svx_keywords_load(const char *path, float default_sensitivity, svx_keyword_list **out);
+/* Parses a comma-separated list "yes,no:0.7,stop" (':' gives a sensitivity). */
+int svx_keywords_from_csv(const char *csv, float default_sensitivity, svx_keyword_list **out);
+int svx_keyword_list_count(const svx_keyword_list *kl);
+/* The keywords as an array of count entries, valid until destroy. */
+const svx_keyword *svx_keyword_list_items(const svx_keyword_list *kl);
+void svx_keyword_list_destroy(svx_keyword_list *kl);
+
 /* A recognition stream: front end + model state + decoder. */
 typedef struct svx_stream svx_stream;
 
