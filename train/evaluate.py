@@ -1,0 +1,108 @@
+"""Evaluation: 12-class Speech Commands accuracy by CTC word scores, and
+greedy character / word error rates on sequences.
+
+12-class rule (shared with `shiftvox eval`): for each clip, score every one
+of the 35 Speech Commands words w by its exact CTC log-likelihood
+log P(w | clip) (the CTC forward algorithm: ``F.ctc_loss`` with
+reduction='none', negated), and the empty transcript (only blanks) for
+silence; add the per-candidate bias (0 unless a calibration set on training
+data says otherwise); take the argmax; map the winner to the 12 classes:
+the ten keywords to themselves, the other 25 words to _unknown_, the empty
+transcript to _silence_.
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .model import greedy_decode, text_to_ids
+from .vocab import KEYWORDS10, LABELS12, SC_WORDS, SILENCE, UNKNOWN
+
+CANDIDATES = list(SC_WORDS) + [""]          # "" = silence (all blanks)
+
+
+def candidate_label12(c):
+    if c == "":
+        return SILENCE
+    return c if c in KEYWORDS10 else UNKNOWN
+
+
+@torch.no_grad()
+def logprobs(model, items, batch=128):
+    """Per-item log-probabilities [T', V] (list of tensors), eval mode."""
+    from .train import collate
+    model.eval()
+    out = []
+    for i in range(0, len(items), batch):
+        chunk = [dict(it, text=it.get("text") or "") for it in items[i:i + batch]]
+        x, lens, _, _ = collate(chunk)
+        lp = model(x)
+        olen = model.out_lengths(lens)
+        for b in range(len(chunk)):
+            out.append(lp[b, :int(olen[b])].clone())
+    return out
+
+
+@torch.no_grad()
+def word_scores(lps, candidates=CANDIDATES):
+    """[N, n_candidates] CTC log-likelihoods log P(candidate | clip)."""
+    ids = [text_to_ids(c) for c in candidates]
+    K = len(candidates)
+    scores = np.zeros((len(lps), K))
+    tg = torch.tensor([i for t in ids for i in t], dtype=torch.long)
+    tlen = torch.tensor([len(t) for t in ids])
+    for n, lp in enumerate(lps):
+        T = lp.shape[0]
+        x = lp.unsqueeze(1).expand(T, K, lp.shape[1])
+        nll = F.ctc_loss(x, tg, torch.full((K,), T, dtype=torch.long), tlen, blank=0,
+                         reduction="none", zero_infinity=False)
+        scores[n] = -nll.double().numpy()
+    return scores
+
+
+def classify12(scores, bias=None, candidates=CANDIDATES):
+    s = scores + (0 if bias is None else np.asarray(bias)[None, :])
+    best = s.argmax(1)
+    return [candidate_label12(candidates[k]) for k in best]
+
+
+def accuracy12(model, items, bias=None):
+    """12-class accuracy, per-class recall and the confusion matrix."""
+    items = [it for it in items if it.get("label12") in LABELS12]
+    lps = logprobs(model, items)
+    pred = classify12(word_scores(lps), bias)
+    truth = [it["label12"] for it in items]
+    idx = {l: i for i, l in enumerate(LABELS12)}
+    conf = np.zeros((12, 12), dtype=np.int64)
+    for t, p in zip(truth, pred):
+        conf[idx[t], idx[p]] += 1
+    acc = float(np.trace(conf)) / max(1, conf.sum())
+    recall = {l: float(conf[i, i]) / max(1, conf[i].sum()) for l, i in idx.items()}
+    return {"accuracy": acc, "n": int(conf.sum()), "recall": recall,
+            "confusion": conf.tolist(), "labels": LABELS12}
+
+
+def _edit(a, b):
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(b)]
+
+
+def greedy_error_rates(model, items):
+    """Character and word error rates of greedy CTC decoding on items with a
+    transcript (use multi-word sequences)."""
+    items = [it for it in items if it.get("text")]
+    lps = logprobs(model, items)
+    ce = cn = we = wn = 0
+    for it, lp in zip(items, lps):
+        hyp = greedy_decode(lp)
+        ref = " ".join(it["text"].split())
+        ce += _edit(list(ref), list(hyp))
+        cn += len(ref)
+        we += _edit(ref.split(), hyp.split())
+        wn += len(ref.split())
+    return {"cer": ce / max(1, cn), "wer": we / max(1, wn), "n": len(items)}

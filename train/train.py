@@ -1,0 +1,372 @@
+"""CTC training of the streaming CRNN, float32 or quantisation-aware.
+
+    /usr/bin/python3 -m train --quant float --epochs 20 --out train/runs/float
+    /usr/bin/python3 -m train --quant denseshift --bits 3 \
+        --init-from train/runs/float/last.pt --out train/runs/ds3
+
+Deterministic for a seed: torch/numpy/python seeds, 2 threads, the batch
+order and every SpecAugment mask come from generators seeded by
+(seed, epoch), so resuming from an epoch checkpoint replays the same next
+steps.  Each epoch writes <out>/last.pt (model, optimiser, scheduler, epoch);
+--resume continues from it.  A log goes to <out>/train.log.
+"""
+
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import quant
+from .model import CRNN, text_to_ids
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
+
+
+# ---------------------------------------------------------------------------
+# logging and progress
+
+
+class Log:
+    def __init__(self, path=None, quiet=False):
+        self.f = open(path, "a", encoding="utf-8") if path else None
+        self.quiet = quiet
+
+    def __call__(self, msg):
+        line = time.strftime("%H:%M:%S ") + msg
+        if self.f:
+            self.f.write(line + "\n")
+            self.f.flush()
+        if not self.quiet:
+            print(line, file=sys.stderr, flush=True)
+
+
+class Progress:
+    """A one-line progress bar on stderr (only when it is a terminal or
+    SVX_PROGRESS=1); silent otherwise so logs stay clean."""
+
+    def __init__(self, total, label):
+        self.total, self.label, self.t0 = total, label, time.time()
+        self.on = sys.stderr.isatty() or os.environ.get("SVX_PROGRESS") == "1"
+
+    def update(self, i, loss):
+        if not self.on:
+            return
+        frac = (i + 1) / max(1, self.total)
+        bar = "#" * int(30 * frac)
+        el = time.time() - self.t0
+        eta = el / frac - el
+        sys.stderr.write("\r%s [%-30s] %d/%d loss %.3f eta %ds " % (
+            self.label, bar, i + 1, self.total, loss, eta))
+        sys.stderr.flush()
+
+    def close(self):
+        if self.on:
+            sys.stderr.write("\n")
+
+
+# ---------------------------------------------------------------------------
+# data
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(2)
+
+
+def load_datasets(args, log):
+    """(train_items, dev_items, info). Items are dicts with 'feats' [T, n_mels]
+    float32, 'text' (None: unknown transcript, skipped by CTC), 'label12',
+    'word'.  Uses the data helper's train.data.build_datasets when present."""
+    try:
+        from . import data as data_mod
+    except ImportError:
+        data_mod = None
+    if data_mod is not None and hasattr(data_mod, "build_datasets"):
+        log("data: train.data.build_datasets(%s)" % args.data)
+        kw = {}
+        import inspect
+        sig = inspect.signature(data_mod.build_datasets)
+        for name, val in (("root", args.data), ("data_root", args.data), ("seed", args.seed),
+                          ("quick", args.quick), ("synth", not args.no_synth),
+                          ("log", log)):
+            if name in sig.parameters:
+                kw[name] = val
+        res = data_mod.build_datasets(**kw)
+        if isinstance(res, dict):
+            return res["train"], res["dev"], {k: v for k, v in res.items()
+                                              if k not in ("train", "dev")}
+        return res[0], res[1], {}
+    raise RuntimeError("train.data.build_datasets is not available; use --synthetic-data "
+                       "for a smoke run")
+
+
+def synthetic_items(n, n_mels=40, seed=0, words=("yes", "no", "up", "go", "")):
+    """A tiny learnable set for tests: each word is a fixed random pattern of
+    feature frames (one 6-frame 'formant' per character) placed in noise."""
+    g = np.random.default_rng(seed)
+    char_pat = {c: g.normal(0, 3, n_mels).astype(np.float32) for c in "abcdefghijklmnopqrstuvwxyz"}
+    items = []
+    for i in range(n):
+        w = words[i % len(words)]
+        T = 60
+        x = g.normal(0, 1, (T, n_mels)).astype(np.float32)
+        t = int(g.integers(2, 10))
+        for c in w:
+            x[t:t + 6] += char_pat[c]
+            t += 7
+        items.append({"feats": x, "text": w, "label12": w or "_silence_", "word": w or "_silence_"})
+    return items
+
+
+def feature_stats(items):
+    s = np.zeros(items[0]["feats"].shape[1])
+    s2 = np.zeros_like(s)
+    n = 0
+    for it in items:
+        f = it["feats"].astype(np.float64)
+        s += f.sum(0)
+        s2 += (f * f).sum(0)
+        n += f.shape[0]
+    mean = s / n
+    std = np.sqrt(np.maximum(s2 / n - mean * mean, 1e-8))
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def collate(batch):
+    T = max(it["feats"].shape[0] for it in batch)
+    nm = batch[0]["feats"].shape[1]
+    x = torch.zeros(len(batch), T, nm)
+    lens, tg, tlen = [], [], []
+    for i, it in enumerate(batch):
+        f = torch.from_numpy(np.asarray(it["feats"], dtype=np.float32))
+        x[i, :f.shape[0]] = f
+        # pad with the last frame's level rather than 0 (log-mel 0 is loud)
+        if f.shape[0] < T:
+            x[i, f.shape[0]:] = f[-1]
+        lens.append(f.shape[0])
+        ids = text_to_ids(it["text"])
+        tg.extend(ids)
+        tlen.append(len(ids))
+    return x, torch.tensor(lens), torch.tensor(tg, dtype=torch.long), torch.tensor(tlen)
+
+
+class SpecAugment:
+    """Time and frequency masks on normalised features (set to 0 = the
+    training mean), drawn from a seeded generator (Park et al. 2019)."""
+
+    def __init__(self, gen, n_freq=2, max_f=6, n_time=2, max_t=8):
+        self.g, self.n_freq, self.max_f, self.n_time, self.max_t = gen, n_freq, max_f, n_time, max_t
+
+    def __call__(self, x):
+        B, T, Fq = x.shape
+        x = x.clone()
+        for b in range(B):
+            for _ in range(self.n_freq):
+                w = int(torch.randint(0, self.max_f + 1, (1,), generator=self.g))
+                f0 = int(torch.randint(0, max(1, Fq - w), (1,), generator=self.g))
+                x[b, :, f0:f0 + w] = 0
+            for _ in range(self.n_time):
+                w = int(torch.randint(0, self.max_t + 1, (1,), generator=self.g))
+                t0 = int(torch.randint(0, max(1, T - w), (1,), generator=self.g))
+                x[b, t0:t0 + w, :] = 0
+        return x
+
+
+def time_shift(it, gen, max_shift):
+    """Random shift of a clip by up to ±max_shift frames (edge frames repeated)."""
+    if max_shift <= 0:
+        return it
+    s = int(torch.randint(-max_shift, max_shift + 1, (1,), generator=gen))
+    if s == 0:
+        return it
+    f = it["feats"]
+    if s > 0:
+        f = np.concatenate([np.repeat(f[:1], s, 0), f[:-s]], 0)
+    else:
+        f = np.concatenate([f[-s:], np.repeat(f[-1:], -s, 0)], 0)
+    d = dict(it)
+    d["feats"] = f
+    return d
+
+
+# ---------------------------------------------------------------------------
+# model construction
+
+
+def build_model(args, train_items, log):
+    cfg = {"quant": args.quant, "bits": args.bits, "hidden": args.hidden,
+           "c1": args.c1, "c2": args.c2, "n_mels": train_items[0]["feats"].shape[1]}
+    if args.init_from:
+        ck = torch.load(args.init_from, map_location="cpu")
+        src = CRNN(ck["config"])
+        src.load_state_dict(ck["model"])
+        for k in ("hidden", "c1", "c2", "n_mels"):
+            cfg[k] = src.cfg[k]
+        model = CRNN(src.cfg, quant=args.quant, bits=args.bits)
+        model.load_state_dict(_float_state_for(src, model), strict=False)
+        for name, qz in model.quantizers().items():
+            w = dict(src.quantizers())[name]().detach()
+            setattr(model, _attr_of(name), quant.make_weight(args.quant, w, args.bits))
+        log("init from %s (its quantiser: %s)" % (args.init_from, src.cfg["quant"]))
+    else:
+        model = CRNN(cfg)
+        mean, std = feature_stats(train_items)
+        model.set_norm(mean, std)
+    return model
+
+
+def _attr_of(name):
+    return {"conv2": "conv2_w", "gru.w_ih": "w_ih", "gru.w_hh": "w_hh"}[name]
+
+
+def _float_state_for(src, dst):
+    """Every tensor of src that is not a quantiser's parameter (norm, BN,
+    float layers, biases), for loading into dst with another quantiser."""
+    q_prefixes = tuple(_attr_of(n) + "." for n in src.quantizers())
+    dst_keys = set(dst.state_dict().keys())
+    return {k: v for k, v in src.state_dict().items()
+            if not k.startswith(q_prefixes) and k in dst_keys}
+
+
+def param_groups(model, wd):
+    decay, no_decay = [], []
+    q_params = set()
+    for qz in model.quantizers().values():
+        if not isinstance(qz, quant.FloatWeight):
+            q_params.update(id(p) for p in qz.parameters())
+    for n, p in model.named_parameters():
+        # latents of the shift quantisers, alphas, biases and BN: no decay
+        # (decay would drag DenseShift latents onto their thresholds)
+        if id(p) in q_params or p.dim() < 2:
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    return [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+# ---------------------------------------------------------------------------
+# training
+
+
+def ctc_step(model, batch, specaug=None):
+    x, lens, tg, tlen = batch
+    logp = model(x, specaug=specaug)                    # B, T', V
+    olen = model.out_lengths(lens)
+    loss = F.ctc_loss(logp.transpose(0, 1), tg, olen, tlen, blank=0,
+                      reduction="mean", zero_infinity=True)
+    return loss
+
+
+def make_schedule(opt, total_steps, warmup):
+    def f(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        p = (step - warmup) / max(1, total_steps - warmup)
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+    return torch.optim.lr_scheduler.LambdaLR(opt, f)
+
+
+def save_checkpoint(path, model, opt, sched, epoch, args, history):
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "config": model.cfg, "opt": opt.state_dict(),
+                "sched": sched.state_dict(), "epoch": epoch, "args": vars(args),
+                "history": history}, tmp)
+    os.replace(tmp, path)
+
+
+def train(args, train_items=None, dev_items=None, log=None):
+    """Runs the recipe; returns (model, history).  train_items/dev_items may be
+    given directly (tests)."""
+    os.makedirs(args.out, exist_ok=True)
+    log = log or Log(os.path.join(args.out, "train.log"), quiet=args.quiet)
+    seed_everything(args.seed)
+    if train_items is None:
+        train_items, dev_items, info = load_datasets(args, log)
+        log("data: %d train items, %d dev items %s" % (len(train_items), len(dev_items or []),
+                                                       json.dumps(info, default=str)[:400]))
+    train_items = [it for it in train_items if it.get("text") is not None]
+    ckpt_path = os.path.join(args.out, "last.pt")
+    resume = args.resume and os.path.exists(ckpt_path)
+    if resume:
+        ck = torch.load(ckpt_path, map_location="cpu")
+        model = CRNN(ck["config"])
+    else:
+        model = build_model(args, train_items, log)
+    log("model: %s, %d weights" % (json.dumps(model.cfg), model.n_weights()))
+    opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
+    steps_per_epoch = math.ceil(len(train_items) / args.batch)
+    sched = make_schedule(opt, args.epochs * steps_per_epoch, min(args.warmup, steps_per_epoch * 2))
+    start_epoch, history = 0, []
+    if resume:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        start_epoch, history = ck["epoch"] + 1, ck.get("history", [])
+        log("resumed from %s after epoch %d" % (ckpt_path, ck["epoch"]))
+
+    for epoch in range(start_epoch, args.epochs):
+        model.train()
+        g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        order = torch.randperm(len(train_items), generator=g).tolist()
+        sa = SpecAugment(g) if args.specaug else None
+        bar = Progress(steps_per_epoch, "epoch %d/%d" % (epoch + 1, args.epochs))
+        tot, n, t0 = 0.0, 0, time.time()
+        for i in range(steps_per_epoch):
+            idx = order[i * args.batch:(i + 1) * args.batch]
+            batch = collate([time_shift(train_items[j], g, args.shift) for j in idx])
+            loss = ctc_step(model, batch, sa)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            tot += float(loss) * len(idx)
+            n += len(idx)
+            bar.update(i, tot / n)
+        bar.close()
+        rec = {"epoch": epoch, "train_loss": tot / max(1, n), "seconds": time.time() - t0,
+               "lr": sched.get_last_lr()[0]}
+        if dev_items and not args.no_eval:
+            from .evaluate import accuracy12
+            rec["dev_acc12"] = accuracy12(model, dev_items)["accuracy"]
+        history.append(rec)
+        log("epoch %d: %s" % (epoch + 1, json.dumps(rec)))
+        save_checkpoint(ckpt_path, model, opt, sched, epoch, args, history)
+    return model, history
+
+
+def add_args(p):
+    p.add_argument("--quant", default="float", choices=quant.QUANT_KINDS)
+    p.add_argument("--bits", type=int, default=3, choices=(2, 3, 4))
+    p.add_argument("--out", default="train/runs/default")
+    p.add_argument("--data", default=DEFAULT_DATA, help="data root (../shared/data or a "
+                   "Speech Commands folder)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--wd", type=float, default=1e-2)
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--hidden", type=int, default=160)
+    p.add_argument("--c1", type=int, default=16)
+    p.add_argument("--c2", type=int, default=32)
+    p.add_argument("--shift", type=int, default=10, help="max time shift in frames")
+    p.add_argument("--no-specaug", dest="specaug", action="store_false")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--init-from", default=None, help="checkpoint to start from (float "
+                   "weights initialise the quantisers)")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--quick", action="store_true", help="tiny data and 1 epoch (smoke test)")
+    p.add_argument("--no-synth", action="store_true")
+    p.add_argument("--no-eval", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--export", default=None, help="write the model file here when done")
+    return p
