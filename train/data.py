@@ -1,0 +1,433 @@
+"""Training and dev sets as log-mel features from the C front end, cached on disk.
+
+    from train.data import build_datasets
+    train_set, dev_set = build_datasets("train/cache", seed=1)
+    item = train_set[0]
+    # {"feats": float16 [T, 40], "text": "left right" | "" | None, "label12": "left",
+    #  "word": "left", "source": "real" | "synth" | "seq" | "silence", ...}
+
+Command line (builds the cache, prints counts and sizes):
+
+    nice -n 10 /usr/bin/python3 -m train.data --cache train/cache --seed 1 [--quick]
+
+What the training set holds (default budget):
+  real     every train clip of the Speech Commands folder, clean and n_aug augmented
+           copies (speed 0.9-1.1, time shift, RIR, gain, noise at 0-25 dB SNR), 1 s each.
+           545 _unknown_ clips have no known word: text None (skip them for CTC,
+           use them for the 12-class head if there is one).
+  silence  n_silence 1 s windows of background noise (train part of each noise file,
+           see train/augment.py), text "".
+  synth    espeak-ng / flite / festival words (train/synth.py), each placed in a 1 s
+           window clean and once augmented; word = the word, label12 from it.
+  seq      synthetic TTS sequences (2-6 words, noise added) and n_seq sequences made
+           from real clips of 2-6 different words (words with no real clip here use
+           TTS clips) joined with pauses and noise. label12 is "" for sequences;
+           word is the text.
+Dev is the folder's dev split, clean, never augmented; dev items also carry
+"speaker" and "seen_speaker" (True when that speaker also occurs in train: the
+shared manifest has 185 such dev clips, from its v0.01 extras).
+
+Items are dicts; for batching, FeatureSet also exposes the concatenated arrays
+(feats, offsets) and per-item lists (texts, labels12, words, sources).
+The cache file name carries a hash of the recipe, the data listing and the C
+front-end parameters: change any of them and the set is rebuilt.
+"""
+import argparse
+import collections
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+
+import numpy as np
+
+from . import augment, sc_layout, vocab
+from . import synth as tts
+from .frontend import Frontend
+
+CACHE_VERSION = 1
+DEFAULT_DATA_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "shared", "data")
+DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache")
+SOURCES = ("real", "synth", "seq", "silence")
+
+log = logging.getLogger("train.data")
+
+
+# --------------------------------------------------------------------------- the dataset
+
+class FeatureSet:
+    """Variable-length feature sequences with their labels, all in memory."""
+
+    def __init__(self, feats, offsets, meta):
+        self.feats = feats                    # [total_frames, n_mels], float16
+        self.offsets = offsets                # [n + 1], int64
+        self.texts = list(meta["text"])
+        self.labels12 = list(meta["label12"])
+        self.words = list(meta["word"])
+        self.sources = list(meta["source"])
+        self.speakers = list(meta.get("speaker", [""] * len(self.texts)))
+        self.seen_speaker = list(meta.get("seen_speaker", [False] * len(self.texts)))
+        self.frontend_params = meta.get("frontend_params", {})
+        self.recipe = meta.get("recipe", {})
+
+    def __len__(self):
+        return len(self.texts)
+
+    def __getitem__(self, i):
+        if i < 0:
+            i += len(self)
+        return {"feats": self.feats[self.offsets[i]:self.offsets[i + 1]], "text": self.texts[i],
+                "label12": self.labels12[i], "word": self.words[i], "source": self.sources[i],
+                "speaker": self.speakers[i], "seen_speaker": self.seen_speaker[i]}
+
+    def lengths(self):
+        """Frames per item."""
+        return np.diff(self.offsets)
+
+    def counts(self):
+        """{source: {label12: n}}, sequences under label ''."""
+        out = collections.defaultdict(collections.Counter)
+        for s, l in zip(self.sources, self.labels12):
+            out[s][l] += 1
+        return {s: dict(c) for s, c in out.items()}
+
+    def save(self, path):
+        meta = {"text": self.texts, "label12": self.labels12, "word": self.words,
+                "source": self.sources, "speaker": self.speakers,
+                "seen_speaker": self.seen_speaker, "frontend_params": self.frontend_params,
+                "recipe": self.recipe}
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, feats=self.feats, offsets=self.offsets,
+                 meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path) as z:
+            meta = json.loads(z["meta"].tobytes().decode())
+            return cls(z["feats"], z["offsets"], meta)
+
+
+def _summary(name, ds):
+    lines = ["%s: %d items, %d frames (%.1f h), %.1f MB" % (
+        name, len(ds), int(ds.offsets[-1]), ds.offsets[-1] / 100.0 / 3600.0, ds.feats.nbytes / 1e6)]
+    for src, c in sorted(ds.counts().items()):
+        lines.append("  %-8s %6d  %s" % (src, sum(c.values()),
+                                         " ".join("%s=%d" % (k or "seq", v) for k, v in sorted(c.items()))))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- worker side
+
+_W = {}
+
+
+def _worker_init(cfg):
+    _W.clear()
+    _W["cfg"] = cfg
+    _W["fe"] = Frontend(**cfg["frontend_overrides"])
+    noise = augment.NoiseBank(cfg["noise_files"], part="train")
+    rirs = augment.load_rirs(cfg["rir_files"])
+    _W["aug"] = augment.Augmenter(noise, rirs, **cfg["aug_params"])
+    _W["noise"] = noise
+
+
+def _feats(x):
+    return _W["fe"].compute(x).astype(np.float16)
+
+
+def _make_item(job):
+    """One job -> list of (feats, text, label12, word, source, speaker)."""
+    kind, idx = job[0], job[1]
+    cfg, aug = _W["cfg"], _W["aug"]
+    out = []
+    if kind == "real":                     # clean + n_aug augmented copies of one clip
+        _, _, path, text, label, word, speaker, n_aug, dev = job
+        x = augment.load_audio(path)
+        out.append((_feats(x), text, label, word, "real" if not dev else "dev", speaker))
+        for k in range(n_aug):
+            rng = np.random.default_rng([cfg["seed"], 1, idx, k])
+            out.append((_feats(aug.clip(x, rng)), text, label, word, "real", speaker))
+    elif kind == "silence":
+        rng = np.random.default_rng([cfg["seed"], 2, idx])
+        out.append((_feats(aug.silence(rng)), "", vocab.SILENCE, vocab.SILENCE, "silence", ""))
+    elif kind == "synth":                  # a TTS word: clean in a 1 s window + augmented
+        _, _, path, word = job
+        rng = np.random.default_rng([cfg["seed"], 3, idx])
+        x = augment.load_audio(path)
+        if x.size < augment.SR:             # random placement inside the window
+            pad = augment.SR - x.size
+            left = int(rng.integers(0, pad + 1))
+            clean = np.pad(x, (left, pad - left))
+        else:
+            clean = augment.fit_length(x, augment.SR)
+        lab = vocab.label12(word)
+        out.append((_feats(clean), word, lab, word, "synth", ""))
+        out.append((_feats(aug.clip(x, rng)), word, lab, word, "synth", ""))
+    elif kind == "synth_seq":              # a TTS sentence with noise, variable length
+        _, _, path, text = job
+        rng = np.random.default_rng([cfg["seed"], 4, idx])
+        x = augment.load_audio(path)
+        lead = np.zeros(int(rng.uniform(0.05, 0.3) * augment.SR), np.float32)
+        x = np.concatenate([lead, x, lead[: len(lead) // 2]])
+        if len(_W["noise"]) and rng.random() < 0.7:
+            x = augment.add_noise(x, _W["noise"].segment(rng, x.size), rng.uniform(5.0, 30.0))
+        out.append((_feats(x), text, "", text, "seq", ""))
+    elif kind == "seq":                    # real (and TTS) words joined into a sentence
+        _, _, paths, words = job
+        rng = np.random.default_rng([cfg["seed"], 5, idx])
+        clips = []
+        for p in paths:
+            x = augment.load_audio(p)
+            if rng.random() < 0.5:
+                x = augment.speed(x, rng.uniform(0.9, 1.1))
+            clips.append(x)
+        pcm, text = augment.make_sequence(clips, words, rng, noise=_W["noise"])
+        if aug.rirs and rng.random() < 0.2:
+            pcm = augment.apply_rir(pcm, aug.rirs[rng.integers(len(aug.rirs))])
+        out.append((_feats(pcm), text, "", text, "seq", ""))
+    else:
+        raise ValueError(kind)
+    return out
+
+
+# --------------------------------------------------------------------------- planning
+
+def _data_paths(data_root):
+    """(speech commands folder, noise files, rir files) under data_root, which
+    is either ../shared/data (speech_commands/ + noise/) or a Speech Commands
+    folder itself."""
+    sc = os.path.join(data_root, "speech_commands")
+    if not os.path.isdir(sc):
+        sc = data_root
+    noise = sc_layout.noise_files(sc)
+    extra = os.path.join(data_root, "noise", "noise")
+    if os.path.isdir(extra):
+        noise += [os.path.join(extra, n) for n in sorted(os.listdir(extra))
+                  if n.lower().endswith(sc_layout.AUDIO_EXT)]
+    rdir = os.path.join(data_root, "noise", "rirs")
+    rirs = [os.path.join(rdir, n) for n in sorted(os.listdir(rdir))
+            if n.lower().endswith(sc_layout.AUDIO_EXT)] if os.path.isdir(rdir) else []
+    return sc, noise, rirs
+
+
+def _quick_subset(clips, per_label, seed):
+    rng = np.random.default_rng([seed, 99])
+    by = collections.defaultdict(list)
+    for c in clips:
+        by[c.label12].append(c)
+    out = []
+    for lab in sorted(by):
+        group = by[lab]
+        pick = rng.choice(len(group), size=min(per_label, len(group)), replace=False)
+        out += [group[i] for i in sorted(pick)]
+    return out
+
+
+def _plan_sequences(n_seq, seed, real_by_word, synth_by_word, p_real=0.8):
+    """n_seq jobs of 2-6 different words from the 35; a word uses a real clip
+    (when it has any) with probability p_real, else a TTS clip."""
+    words = [w for w in vocab.SC_WORDS if real_by_word.get(w) or synth_by_word.get(w)]
+    if len(words) < 2:
+        return []
+    rng = np.random.default_rng([seed, 6])
+    jobs = []
+    for i in range(n_seq):
+        k = int(rng.integers(2, 7))
+        chosen = [words[j] for j in rng.choice(len(words), size=min(k, len(words)), replace=False)]
+        paths = []
+        for w in chosen:
+            real, tts = real_by_word.get(w, []), synth_by_word.get(w, [])
+            pool = real if real and (not tts or rng.random() < p_real) else tts
+            paths.append(pool[rng.integers(len(pool))])
+        jobs.append(("seq", i, paths, chosen))
+    return jobs
+
+
+def _listing_digest(clips):
+    h = hashlib.sha1()
+    for c in clips:
+        h.update(("%s|%s|%s|%s\n" % (c.path, c.label12, c.word, c.split)).encode())
+    return h.hexdigest()[:12]
+
+
+def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=True,
+                   data_root=DEFAULT_DATA_ROOT, n_silence=None, synth_per_word=70, synth_seq=600,
+                   quick=False, workers=2, train_split="train", dev_split="dev",
+                   aug_params=None, frontend_overrides=None, rebuild=False):
+    """Builds (or loads from cache) the train and dev FeatureSets.
+
+    quick=True: 12 real clips per label, 8 per dev label, n_aug=1, 40 sequences,
+    2 TTS clips per word and 8 TTS sequences: a few seconds, for tests.
+    n_silence: generated _silence_ examples (default: 10 % of the real items).
+    """
+    t0 = time.time()
+    if not os.path.isdir(data_root):
+        raise FileNotFoundError("data root %s does not exist (see ../shared/data/README.md)"
+                                % data_root)
+    os.makedirs(cache_dir, exist_ok=True)
+    _setup_log(cache_dir)
+    sc_root, noise_files, rir_files = _data_paths(data_root)
+    clips, layout = sc_layout.load(sc_root)
+    train_clips = [c for c in clips if c.split == train_split and c.label12 != vocab.SILENCE]
+    train_speakers = {c.speaker for c in train_clips if c.speaker}
+    dev_clips = [c for c in clips if c.split == dev_split]
+    if quick:
+        n_aug, n_seq, synth_per_word, synth_seq = 1, 40, 2, 8
+        train_clips = _quick_subset(train_clips, 12, seed)
+        dev_clips = _quick_subset(dev_clips, 8, seed)
+    if n_silence is None:
+        n_silence = max(1, len(train_clips) * (1 + n_aug) // 10)
+    aug_params = dict(aug_params or {})
+    frontend_overrides = dict(frontend_overrides or {})
+    fe = Frontend(**frontend_overrides)
+    recipe = {"version": CACHE_VERSION, "seed": seed, "n_aug": n_aug, "n_seq": n_seq,
+              "synth": bool(synth), "n_silence": n_silence, "synth_per_word": synth_per_word,
+              "synth_seq": synth_seq, "quick": quick, "layout": layout,
+              "train": _listing_digest(train_clips), "dev": _listing_digest(dev_clips),
+              "noise": [os.path.basename(p) for p in noise_files],
+              "rirs": [os.path.basename(p) for p in rir_files],
+              "augment": augment.Augmenter(augment.NoiseBank([]), [], **aug_params).recipe(),
+              "frontend": fe.params_dict()}
+    key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+    train_path = os.path.join(cache_dir, "feats-%s-train.npz" % key)
+    dev_path = os.path.join(cache_dir, "feats-%s-dev.npz" % key)
+    if not rebuild and os.path.exists(train_path) and os.path.exists(dev_path):
+        log.info("loading cached features %s", train_path)
+        return FeatureSet.load(train_path), FeatureSet.load(dev_path)
+
+    log.info("building features (key %s, layout %s, %d train clips, %d dev clips) -> %s",
+             key, layout, len(train_clips), len(dev_clips), cache_dir)
+    synth_words, synth_seqs = [], []
+    if synth:
+        _, rows = tts.generate(cache_dir, seed, synth_per_word, synth_seq, workers,
+                                 log=log.info)
+        sdir = os.path.join(cache_dir, "synth", tts.plan_hash(
+            tts.make_plan(seed, synth_per_word, synth_seq)))
+        for r in rows:
+            (synth_words if " " not in r["text"] else synth_seqs).append(
+                (os.path.join(sdir, r["file"]), r["text"]))
+
+    jobs = [("real", i, c.path, c.text, c.label12, c.word or "-", c.speaker, n_aug, False)
+            for i, c in enumerate(train_clips)]
+    jobs += [("silence", i) for i in range(n_silence)]
+    jobs += [("synth", i, p, w) for i, (p, w) in enumerate(synth_words)]
+    jobs += [("synth_seq", i, p, t) for i, (p, t) in enumerate(synth_seqs)]
+    real_by_word = collections.defaultdict(list)
+    for c in train_clips:
+        if c.text:
+            real_by_word[c.word].append(c.path)
+    synth_by_word = collections.defaultdict(list)
+    for p, w in synth_words:
+        synth_by_word[w].append(p)
+    jobs += _plan_sequences(n_seq, seed, real_by_word, synth_by_word)
+    dev_jobs = [("real", i, c.path, c.text, c.label12, c.word or "-", c.speaker, 0, True)
+                for i, c in enumerate(dev_clips)]
+
+    cfg = {"seed": seed, "noise_files": noise_files, "rir_files": rir_files,
+           "aug_params": aug_params, "frontend_overrides": frontend_overrides}
+    params = fe.params_dict()
+    train_set = _run(jobs, cfg, workers, "train", recipe, params)
+    dev_set = _run(dev_jobs, cfg, workers, "dev", recipe, params)
+    dev_set.seen_speaker = [bool(s) and s in train_speakers for s in dev_set.speakers]
+    train_set.save(train_path)
+    dev_set.save(dev_path)
+    log.info(_summary("train", train_set))
+    log.info(_summary("dev", dev_set))
+    log.info("dev clips whose speaker is also in train: %d", sum(dev_set.seen_speaker))
+    log.info("built in %.1f s: %s (%.1f MB), %s (%.1f MB)", time.time() - t0, train_path,
+             os.path.getsize(train_path) / 1e6, dev_path, os.path.getsize(dev_path) / 1e6)
+    return train_set, dev_set
+
+
+def _run(jobs, cfg, workers, name, recipe, params):
+    feats, meta = [], collections.defaultdict(list)
+    t0 = time.time()
+    chunk = max(1, min(64, len(jobs) // (workers * 20) if jobs else 1))
+    if workers > 1:
+        pool = multiprocessing.Pool(workers, initializer=_worker_init, initargs=(cfg,))
+        it = pool.imap(_make_item, jobs, chunksize=chunk)
+    else:
+        _worker_init(cfg)
+        pool, it = None, map(_make_item, jobs)
+    try:
+        for n, items in enumerate(it, 1):
+            for f, text, lab, word, src, spk in items:
+                feats.append(f)
+                meta["text"].append(text)
+                meta["label12"].append(lab)
+                meta["word"].append(word)
+                meta["source"].append("real" if src == "dev" else src)
+                meta["speaker"].append(spk)
+            if n % 200 == 0 or n == len(jobs):
+                _progress(name, n, len(jobs), time.time() - t0)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    sys.stderr.write("\n") if sys.stderr.isatty() else None
+    n_mels = params["n_mels"]
+    lengths = np.array([f.shape[0] for f in feats], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    allf = np.concatenate(feats, axis=0) if feats else np.zeros((0, n_mels), np.float16)
+    meta["frontend_params"] = params
+    meta["recipe"] = recipe
+    log.info("%s: %d jobs -> %d items in %.1f s", name, len(jobs), len(lengths), time.time() - t0)
+    return FeatureSet(allf, offsets, meta)
+
+
+def _progress(name, done, total, elapsed):
+    eta = elapsed / done * (total - done) if done else 0
+    if sys.stderr.isatty():
+        width = 30
+        k = done * width // max(total, 1)
+        sys.stderr.write("\r%-5s [%s%s] %d/%d  %.0fs, eta %.0fs " % (
+            name, "#" * k, "." * (width - k), done, total, elapsed, eta))
+        sys.stderr.flush()
+    elif done == total or done % 2000 == 0:
+        log.info("%s: %d/%d jobs, %.0f s, eta %.0f s", name, done, total, elapsed, eta)
+
+
+def _setup_log(cache_dir):
+    if log.handlers:
+        return
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    fmt = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
+    fh = logging.FileHandler(os.path.join(cache_dir, "data.log"))
+    fh.setFormatter(fmt)
+    log.addHandler(fh)
+    sh = logging.StreamHandler(sys.stdout)
+    sh.setFormatter(fmt)
+    log.addHandler(sh)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Build the feature cache for training.")
+    ap.add_argument("--cache", default=DEFAULT_CACHE)
+    ap.add_argument("--data", default=DEFAULT_DATA_ROOT,
+                    help="../shared/data, or any Speech Commands folder (full dataset, "
+                         "test-set layout or manifest)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--n-aug", type=int, default=2)
+    ap.add_argument("--n-seq", type=int, default=5000)
+    ap.add_argument("--no-synth", action="store_true")
+    ap.add_argument("--synth-per-word", type=int, default=70)
+    ap.add_argument("--synth-seq", type=int, default=600)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rebuild", action="store_true")
+    a = ap.parse_args(argv)
+    tr, dev = build_datasets(a.cache, a.seed, a.n_aug, a.n_seq, not a.no_synth, a.data,
+                             synth_per_word=a.synth_per_word, synth_seq=a.synth_seq,
+                             quick=a.quick, workers=a.workers, rebuild=a.rebuild)
+    print(_summary("train", tr))
+    print(_summary("dev", dev))
+
+
+if __name__ == "__main__":
+    main()
