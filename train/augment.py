@@ -179,15 +179,20 @@ def peak_normalize(x, peak=0.9):
 
 def trim_energy(x, sr=SR, threshold_db=-35.0, margin_s=0.05):
     """Cuts leading/trailing quiet parts: keeps from the first to the last
-    10 ms frame whose energy is within threshold_db of the loudest frame,
-    plus margin_s each side."""
+    10 ms frame whose energy is within threshold_db of the loudest frame
+    (and clearly above the noise floor), plus margin_s each side."""
     hop = sr // 100
     n = x.size // hop
     if n == 0:
         return x
     frames = x[:n * hop].astype(np.float64).reshape(n, hop)
     e = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
-    active = np.nonzero(e >= e.max() + threshold_db)[0]
+    # Recorded clips carry a noise floor often within 35 dB of the word: the
+    # threshold is also at least 12 dB above the floor (10th percentile
+    # frame), but never above 6 dB under the peak.
+    floor = np.percentile(e, 10)
+    thr = min(max(e.max() + threshold_db, floor + 12.0), e.max() - 6.0)
+    active = np.nonzero(e >= thr)[0]
     margin = int(margin_s * sr)
     start = max(0, active[0] * hop - margin)
     end = min(x.size, (active[-1] + 1) * hop + margin)
