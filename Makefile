@@ -110,6 +110,15 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh
 
+# Reproduces models/default.svxm from the audio in ../shared/data: installs the
+# trainer's Debian packages, builds the feature cache through the C front end
+# (train/cache/), trains float32 then DenseShift 3-bit from it (train/runs/),
+# exports. Resumable: run it again after an interruption.
+train:
+	@bash scripts/install-deps.sh train
+	@$(MAKE) --no-print-directory $(LIB_SO)
+	SVX_LIB=$(abspath $(LIB_SO)) nice -n 5 $(PYTHON) -m train recipe
+
 bench: all
 	$(BIN) bench
 

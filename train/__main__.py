@@ -14,6 +14,72 @@ import sys
 import torch
 
 
+# The default model's recipe (make train).  Numbers were sized by measurement
+# on 2 cores (see models/README.md): float32 pre-training, then DenseShift
+# 3-bit quantisation-aware fine-tuning initialised from the float weights.
+RECIPE = {
+    "float": ["--quant", "float", "--epochs", "6", "--lr", "2e-3"],
+    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "3", "--lr", "1e-3",
+                    "--warmup", "100"],
+}
+# The comparison table: every quantiser fine-tuned from the same float
+# checkpoint with the same budget as the default model.
+COMPARE = [("denseshift", 2), ("denseshift", 4), ("deepshift-q", 3), ("deepshift-q", 4),
+           ("deepshift-ps", 3), ("deepshift-ps", 4)]
+
+
+def run_recipe(what, argv):
+    import os
+    from .evaluate import accuracy12
+    from .export import export_checkpoint
+    from .train import Log, add_args, load_datasets, train
+    p = argparse.ArgumentParser(prog="python3 -m train " + what)
+    p.add_argument("--runs", default="train/runs/recipe")
+    p.add_argument("--model", default="models/default.svxm")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--float-epochs", type=int, default=None)
+    p.add_argument("--qat-epochs", type=int, default=None)
+    a = p.parse_args(argv)
+    os.makedirs(a.runs, exist_ok=True)
+    log = Log(os.path.join(a.runs, "recipe.log"))
+    common = ["--quiet"] + (["--quick"] if a.quick else [])
+    data_args = add_args(argparse.ArgumentParser()).parse_args(common)
+    tr, dev, _ = load_datasets(data_args, log)
+    tr, dev = list(tr), list(dev)
+    results_path = os.path.join(a.runs, "results.json")
+    results = json.load(open(results_path)) if os.path.exists(results_path) else {}
+
+    def run(name, extra, epochs_override):
+        args = list(extra) + common + ["--out", os.path.join(a.runs, name), "--resume"]
+        if epochs_override is not None:
+            args += ["--epochs", str(epochs_override)]
+        if a.quick:
+            args += ["--epochs", "1"]
+        targs = add_args(argparse.ArgumentParser()).parse_args(args)
+        log("== %s: %s" % (name, " ".join(args)))
+        model, hist = train(targs, tr, dev, log)
+        r = accuracy12(model, dev)
+        results[name] = {"dev_acc12": r["accuracy"], "recall": r["recall"], "n_dev": r["n"],
+                         "args": args, "history": hist, "weights": model.n_weights()}
+        with open(results_path, "w") as f:
+            json.dump(results, f, indent=1)
+        log("%s: dev 12-class accuracy %.4f" % (name, r["accuracy"]))
+        return os.path.join(a.runs, name, "last.pt")
+
+    float_ck = run("float", RECIPE["float"], a.float_epochs)
+    init = ["--init-from", float_ck]
+    if what == "recipe":
+        ck = run("denseshift3", RECIPE["denseshift3"] + init, a.qat_epochs)
+        n = export_checkpoint(ck, a.model)
+        log("exported %s: %d bytes" % (a.model, n))
+    else:
+        for q, b in COMPARE:
+            extra = list(RECIPE["denseshift3"])
+            extra[1], extra[3] = q, str(b)
+            run("%s%d" % (q, b), extra + init, a.qat_epochs)
+    return 0
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(2)
@@ -38,9 +104,8 @@ def main(argv=None):
         r = accuracy12(model, dev)
         print(json.dumps({k: r[k] for k in ("accuracy", "n", "recall")}, indent=1))
         return 0
-    if argv and argv[0] == "recipe":
-        from .recipe import run_recipe
-        return run_recipe(argv[1:])
+    if argv and argv[0] in ("recipe", "compare"):
+        return run_recipe(argv[0], argv[1:])
     from .train import add_args, train
     p = add_args(argparse.ArgumentParser(prog="python3 -m train"))
     a = p.parse_args(argv)

@@ -95,7 +95,7 @@ def load_datasets(args, log):
         kw = {}
         import inspect
         sig = inspect.signature(data_mod.build_datasets)
-        for name, val in (("root", args.data), ("data_root", args.data), ("seed", args.seed),
+        for name, val in (("data_root", args.data), ("cache_dir", args.cache), ("seed", args.seed),
                           ("quick", args.quick), ("synth", not args.no_synth),
                           ("log", log)):
             if name in sig.parameters:
@@ -179,6 +179,20 @@ class SpecAugment:
                 t0 = int(torch.randint(0, max(1, T - w), (1,), generator=self.g))
                 x[b, t0:t0 + w, :] = 0
         return x
+
+
+def make_batches(lengths, batch, gen, pool=20):
+    """Shuffled batches of similar lengths: a random permutation is cut into
+    pools of pool*batch items, each pool sorted by length and cut into
+    batches, and the batch order shuffled (less padding for mixed 1 s clips
+    and multi-second sequences).  Deterministic for the generator."""
+    order = torch.randperm(len(lengths), generator=gen).tolist()
+    out = []
+    for p in range(0, len(order), pool * batch):
+        chunk = sorted(order[p:p + pool * batch], key=lambda j: lengths[j])
+        out.extend(chunk[i:i + batch] for i in range(0, len(chunk), batch))
+    perm = torch.randperm(len(out), generator=gen).tolist()
+    return [out[k] for k in perm]
 
 
 def time_shift(it, gen, max_shift):
@@ -294,6 +308,8 @@ def train(args, train_items=None, dev_items=None, log=None):
         log("data: %d train items, %d dev items %s" % (len(train_items), len(dev_items or []),
                                                        json.dumps(info, default=str)[:400]))
     train_items = [it for it in train_items if it.get("text") is not None]
+    dev_items = list(dev_items) if dev_items is not None else None
+    lengths = [it["feats"].shape[0] for it in train_items]
     ckpt_path = os.path.join(args.out, "last.pt")
     resume = args.resume and os.path.exists(ckpt_path)
     if resume:
@@ -303,7 +319,7 @@ def train(args, train_items=None, dev_items=None, log=None):
         model = build_model(args, train_items, log)
     log("model: %s, %d weights" % (json.dumps(model.cfg), model.n_weights()))
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
-    steps_per_epoch = math.ceil(len(train_items) / args.batch)
+    steps_per_epoch = len(make_batches(lengths, args.batch, torch.Generator().manual_seed(0)))
     sched = make_schedule(opt, args.epochs * steps_per_epoch, min(args.warmup, steps_per_epoch * 2))
     start_epoch, history = 0, []
     if resume:
@@ -316,12 +332,11 @@ def train(args, train_items=None, dev_items=None, log=None):
     for epoch in range(start_epoch, args.epochs):
         model.train()
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
-        order = torch.randperm(len(train_items), generator=g).tolist()
+        batches = make_batches(lengths, args.batch, g)
         sa = SpecAugment(g) if args.specaug else None
         bar = Progress(steps_per_epoch, "epoch %d/%d" % (epoch + 1, args.epochs))
         tot, n, t0 = 0.0, 0, time.time()
-        for i in range(steps_per_epoch):
-            idx = order[i * args.batch:(i + 1) * args.batch]
+        for i, idx in enumerate(batches):
             batch = collate([time_shift(train_items[j], g, args.shift) for j in idx])
             loss = ctc_step(model, batch, sa)
             opt.zero_grad()
@@ -350,6 +365,8 @@ def add_args(p):
     p.add_argument("--out", default="train/runs/default")
     p.add_argument("--data", default=DEFAULT_DATA, help="data root (../shared/data or a "
                    "Speech Commands folder)")
+    p.add_argument("--cache", default=os.path.join(REPO, "train", "cache"),
+                   help="feature cache folder (train.data)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
