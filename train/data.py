@@ -78,11 +78,18 @@ class FeatureSet:
         return len(self.texts)
 
     def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
         if i < 0:
             i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("item %d of %d" % (i, len(self)))
         return {"feats": self.feats[self.offsets[i]:self.offsets[i + 1]], "text": self.texts[i],
                 "label12": self.labels12[i], "word": self.words[i], "source": self.sources[i],
                 "speaker": self.speakers[i], "seen_speaker": self.seen_speaker[i]}
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
 
     def lengths(self):
         """Frames per item."""
@@ -266,6 +273,8 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     n_silence: generated _silence_ examples (default: 10 % of the real items).
     """
     t0 = time.time()
+    data_root = data_root or DEFAULT_DATA_ROOT
+    cache_dir = cache_dir or DEFAULT_CACHE
     if not os.path.isdir(data_root):
         raise FileNotFoundError("data root %s does not exist (see ../shared/data/README.md)"
                                 % data_root)
@@ -304,10 +313,8 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
              key, layout, len(train_clips), len(dev_clips), cache_dir)
     synth_words, synth_seqs = [], []
     if synth:
-        _, rows = tts.generate(cache_dir, seed, synth_per_word, synth_seq, workers,
-                                 log=log.info)
-        sdir = os.path.join(cache_dir, "synth", tts.plan_hash(
-            tts.make_plan(seed, synth_per_word, synth_seq)))
+        sdir, rows = tts.generate(cache_dir, seed, synth_per_word, synth_seq, workers,
+                                  log=log.info)
         for r in rows:
             (synth_words if " " not in r["text"] else synth_seqs).append(
                 (os.path.join(sdir, r["file"]), r["text"]))
