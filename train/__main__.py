@@ -18,8 +18,8 @@ import torch
 # on 2 cores (see models/README.md): float32 pre-training, then DenseShift
 # 3-bit quantisation-aware fine-tuning initialised from the float weights.
 RECIPE = {
-    "float": ["--quant", "float", "--epochs", "6", "--lr", "2e-3"],
-    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "3", "--lr", "1e-3",
+    "float": ["--quant", "float", "--hidden", "128", "--epochs", "5", "--lr", "2e-3"],
+    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "2", "--lr", "1e-3",
                     "--warmup", "100"],
 }
 # The comparison table: every quantiser fine-tuned from the same float

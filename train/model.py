@@ -61,7 +61,7 @@ DEFAULT_CONFIG = {
     "n_mels": 40,
     "c1": 16, "k1": (3, 5), "s1": (1, 2), "p1": 2,
     "c2": 32, "k2": (3, 3), "s2": (2, 2), "p2": 1,
-    "hidden": 160,
+    "hidden": 128,
     "quant": "float",
     "bits": 3,
 }

@@ -372,7 +372,7 @@ def add_args(p):
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--wd", type=float, default=1e-2)
     p.add_argument("--warmup", type=int, default=300)
-    p.add_argument("--hidden", type=int, default=160)
+    p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--c1", type=int, default=16)
     p.add_argument("--c2", type=int, default=32)
     p.add_argument("--shift", type=int, default=10, help="max time shift in frames")
