@@ -23,7 +23,8 @@ What the training set holds (default budget):
            from real clips of 2-6 different words (words with no real clip here use
            TTS clips) joined with pauses and noise. label12 is "" for sequences;
            word is the text.
-Dev is the folder's dev split, clean, never augmented; dev items also carry
+Dev is the folder's dev split, clean, never augmented (build_dev_sequences
+adds continuous speech made from dev clips, for word error rates); dev items also carry
 "speaker" and "seen_speaker" (True when that speaker also occurs in train: the
 shared manifest has 185 such dev clips, from its v0.01 extras).
 
@@ -137,7 +138,7 @@ def _worker_init(cfg):
     _W.clear()
     _W["cfg"] = cfg
     _W["fe"] = Frontend(**cfg["frontend_overrides"])
-    noise = augment.NoiseBank(cfg["noise_files"], part="train")
+    noise = augment.NoiseBank(cfg["noise_files"], part=cfg.get("noise_part", "train"))
     rirs = augment.load_rirs(cfg["rir_files"])
     _W["aug"] = augment.Augmenter(noise, rirs, **cfg["aug_params"])
     _W["noise"] = noise
@@ -185,16 +186,16 @@ def _make_item(job):
             x = augment.add_noise(x, _W["noise"].segment(rng, x.size), rng.uniform(5.0, 30.0))
         out.append((_feats(x), text, "", text, "seq", ""))
     elif kind == "seq":                    # real (and TTS) words joined into a sentence
-        _, _, paths, words = job
+        _, _, paths, words, perturb = job
         rng = np.random.default_rng([cfg["seed"], 5, idx])
         clips = []
         for p in paths:
             x = augment.load_audio(p)
-            if rng.random() < 0.5:
+            if perturb and rng.random() < 0.5:
                 x = augment.speed(x, rng.uniform(0.9, 1.1))
             clips.append(x)
         pcm, text = augment.make_sequence(clips, words, rng, noise=_W["noise"])
-        if aug.rirs and rng.random() < 0.2:
+        if perturb and aug.rirs and rng.random() < 0.2:
             pcm = augment.apply_rir(pcm, aug.rirs[rng.integers(len(aug.rirs))])
         out.append((_feats(pcm), text, "", text, "seq", ""))
     else:
@@ -235,7 +236,7 @@ def _quick_subset(clips, per_label, seed):
     return out
 
 
-def _plan_sequences(n_seq, seed, real_by_word, synth_by_word, p_real=0.8):
+def _plan_sequences(n_seq, seed, real_by_word, synth_by_word, p_real=0.8, perturb=True):
     """n_seq jobs of 2-6 different words from the 35; a word uses a real clip
     (when it has any) with probability p_real, else a TTS clip."""
     words = [w for w in vocab.SC_WORDS if real_by_word.get(w) or synth_by_word.get(w)]
@@ -251,14 +252,17 @@ def _plan_sequences(n_seq, seed, real_by_word, synth_by_word, p_real=0.8):
             real, tts = real_by_word.get(w, []), synth_by_word.get(w, [])
             pool = real if real and (not tts or rng.random() < p_real) else tts
             paths.append(pool[rng.integers(len(pool))])
-        jobs.append(("seq", i, paths, chosen))
+        jobs.append(("seq", i, paths, chosen, perturb))
     return jobs
 
 
-def _listing_digest(clips):
+def _listing_digest(clips, root):
+    """Hash of the clip list, by paths relative to the data folder (so the
+    same data reached by another path hits the same cache)."""
     h = hashlib.sha1()
     for c in clips:
-        h.update(("%s|%s|%s|%s\n" % (c.path, c.label12, c.word, c.split)).encode())
+        h.update(("%s|%s|%s|%s\n" % (os.path.relpath(c.path, root), c.label12, c.word,
+                                      c.split)).encode())
     return h.hexdigest()[:12]
 
 
@@ -297,7 +301,7 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     recipe = {"version": CACHE_VERSION, "seed": seed, "n_aug": n_aug, "n_seq": n_seq,
               "synth": bool(synth), "n_silence": n_silence, "synth_per_word": synth_per_word,
               "synth_seq": synth_seq, "quick": quick, "layout": layout,
-              "train": _listing_digest(train_clips), "dev": _listing_digest(dev_clips),
+              "train": _listing_digest(train_clips, sc_root), "dev": _listing_digest(dev_clips, sc_root),
               "noise": [os.path.basename(p) for p in noise_files],
               "rirs": [os.path.basename(p) for p in rir_files],
               "augment": augment.Augmenter(augment.NoiseBank([]), [], **aug_params).recipe(),
@@ -349,6 +353,45 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     log.info("built in %.1f s: %s (%.1f MB), %s (%.1f MB)", time.time() - t0, train_path,
              os.path.getsize(train_path) / 1e6, dev_path, os.path.getsize(dev_path) / 1e6)
     return train_set, dev_set
+
+
+def build_dev_sequences(cache_dir=DEFAULT_CACHE, seed=1, n_seq=300, data_root=DEFAULT_DATA_ROOT,
+                        dev_split="dev", workers=2, quick=False):
+    """A dev set of continuous speech for word error rates: n_seq sequences of
+    2-6 different words made from dev clips only (speakers never in train;
+    all 35 words occur in dev's _unknown_), no speed or RIR perturbation,
+    background noise at 5-30 dB SNR from the held-out part of each noise file
+    (never used in training). Items as in build_datasets, source 'seq',
+    label12 ''."""
+    data_root = data_root or DEFAULT_DATA_ROOT
+    cache_dir = cache_dir or DEFAULT_CACHE
+    if not os.path.isdir(data_root):
+        raise FileNotFoundError("data root %s does not exist" % data_root)
+    os.makedirs(cache_dir, exist_ok=True)
+    _setup_log(cache_dir)
+    sc_root, noise_files, rir_files = _data_paths(data_root)
+    clips, layout = sc_layout.load(sc_root)
+    dev_clips = [c for c in clips if c.split == dev_split and c.text]
+    if quick:
+        n_seq = min(n_seq, 10)
+    fe = Frontend()
+    recipe = {"version": CACHE_VERSION, "kind": "devseq", "seed": seed, "n_seq": n_seq,
+              "dev": _listing_digest(dev_clips, sc_root),
+              "noise": [os.path.basename(p) for p in noise_files], "frontend": fe.params_dict()}
+    key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+    path = os.path.join(cache_dir, "feats-%s-devseq.npz" % key)
+    if os.path.exists(path):
+        return FeatureSet.load(path)
+    by_word = collections.defaultdict(list)
+    for c in dev_clips:
+        by_word[c.word].append(c.path)
+    jobs = _plan_sequences(n_seq, seed + 1000, by_word, {}, p_real=1.0, perturb=False)
+    cfg = {"seed": seed + 1000, "noise_files": noise_files, "rir_files": [], "aug_params": {},
+           "frontend_overrides": {}, "noise_part": "heldout"}
+    ds = _run(jobs, cfg, workers, "devseq", recipe, fe.params_dict())
+    ds.save(path)
+    log.info(_summary("devseq", ds))
+    return ds
 
 
 def _run(jobs, cfg, workers, name, recipe, params):
@@ -428,12 +471,17 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--dev-seq", type=int, default=300,
+                    help="also build N dev sequences for word error rates (0: none)")
     a = ap.parse_args(argv)
     tr, dev = build_datasets(a.cache, a.seed, a.n_aug, a.n_seq, not a.no_synth, a.data,
                              synth_per_word=a.synth_per_word, synth_seq=a.synth_seq,
                              quick=a.quick, workers=a.workers, rebuild=a.rebuild)
     print(_summary("train", tr))
     print(_summary("dev", dev))
+    if a.dev_seq:
+        print(_summary("devseq", build_dev_sequences(a.cache, a.seed, a.dev_seq, a.data,
+                                                     workers=a.workers, quick=a.quick)))
 
 
 if __name__ == "__main__":

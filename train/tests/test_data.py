@@ -430,3 +430,10 @@ def test_quick_build_on_shared_data(tmp_path):
     assert all(f.shape[0] == 98 for f, s in zip((it["feats"] for it in dev), dev.sources))
     synth_words = {it["word"] for it in tr if it["source"] == "synth"}
     assert synth_words == set(vocab.SC_WORDS)
+    seqs = data.build_dev_sequences(cache_dir=str(tmp_path), seed=1, n_seq=6, data_root=SHARED,
+                                    workers=1)
+    assert len(seqs) == 6
+    for it in seqs:
+        ws = it["text"].split()
+        assert 2 <= len(ws) <= 6 and len(set(ws)) == len(ws) and set(ws) <= set(vocab.SC_WORDS)
+        assert it["source"] == "seq" and it["label12"] == ""
