@@ -18,7 +18,8 @@ What the training set holds (default budget):
   silence  n_silence 1 s windows of background noise (train part of each noise file,
            see train/augment.py), text "".
   synth    espeak-ng / flite / festival words (train/synth.py), each placed in a 1 s
-           window clean and once augmented; word = the word, label12 from it.
+           window (longer for the ~6 % of slow TTS words over 0.8 s, never cropped)
+           clean and once augmented; word = the word, label12 from it.
   seq      synthetic TTS sequences (2-6 words, noise added) and n_seq sequences made
            from real clips of 2-6 different words (words with no real clip here use
            TTS clips) joined with pauses and noise. label12 is "" for sequences;
@@ -49,7 +50,7 @@ from . import augment, sc_layout, vocab
 from . import synth as tts
 from .frontend import Frontend
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 DEFAULT_DATA_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "shared", "data")
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache")
@@ -167,15 +168,15 @@ def _make_item(job):
         _, _, path, word = job
         rng = np.random.default_rng([cfg["seed"], 3, idx])
         x = augment.load_audio(path)
-        if x.size < augment.SR:             # random placement inside the window
-            pad = augment.SR - x.size
-            left = int(rng.integers(0, pad + 1))
-            clean = np.pad(x, (left, pad - left))
-        else:
-            clean = augment.fit_length(x, augment.SR)
+        # 1 s, or longer for a slow voice (never crop the word the text names),
+        # with room for the augmenter's slow-down and shift.
+        n_out = augment.SR if x.size <= augment.SR * 4 // 5 else x.size + augment.SR // 5
+        pad = n_out - x.size                # random placement inside the window
+        left = int(rng.integers(0, pad + 1))
+        clean = np.pad(x, (left, pad - left))
         lab = vocab.label12(word)
         out.append((_feats(clean), word, lab, word, "synth", ""))
-        out.append((_feats(aug.clip(x, rng)), word, lab, word, "synth", ""))
+        out.append((_feats(aug.clip(x, rng, n_out)), word, lab, word, "synth", ""))
     elif kind == "synth_seq":              # a TTS sentence with noise, variable length
         _, _, path, text = job
         rng = np.random.default_rng([cfg["seed"], 4, idx])
