@@ -156,7 +156,9 @@ def export_model(model, path, meta=None):
     L = layers(model)
     info = {"quant": model.cfg["quant"], "bits": model.cfg["bits"]}
     info.update(meta or {})
-    return svxmodel.write_model(path, frontend=frontend_params(), symbols=list(SYMBOLS),
+    # ARCH.md / shiftvox.h: symbol 0 (CTC blank) is the empty string.
+    symbols = [""] + list(SYMBOLS[1:])
+    return svxmodel.write_model(path, frontend=frontend_params(), symbols=symbols,
                                 layers=L, meta=info)
 
 

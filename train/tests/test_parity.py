@@ -83,6 +83,33 @@ def test_export_reference_matches_pytorch(q, bits):
         assert err <= REF_ATOL, "max |Δ| %.3g" % err
 
 
+@pytest.mark.parametrize("q,bits", CASES)
+def test_model_file_round_trip(tmp_path, q, bits):
+    """write_model -> read_model gives back the same layers (packing of the
+    codes included), and the file's layers run to the same outputs."""
+    try:
+        from train import svxmodel
+    except ImportError:
+        pytest.skip("train/svxmodel.py not present yet")
+    m = tiny_model(q, bits, seed=2)
+    path = str(tmp_path / "m.svxm")
+    n = export.export_model(m, path)
+    assert n == os.path.getsize(path)
+    back = svxmodel.read_model(path)
+    assert back["symbols"][0] == "" and back["symbols"][3] == "a" and len(back["symbols"]) == 29
+    assert back["frontend"]["n_mels"] == 40
+    L = export.layers(m)
+    assert [ly["type"] for ly in back["layers"]] == [ly["type"] for ly in L]
+    for a, b in zip(L, back["layers"]):
+        for slot in ("weight", "w_ih", "w_hh"):
+            if slot in a:
+                assert b[slot]["encoding"] == a[slot]["encoding"]
+                np.testing.assert_array_equal(svxmodel.dequantise(b[slot]), export.dense(a[slot]))
+    feats = clip_features(1)[0]
+    np.testing.assert_array_equal(export.reference_forward(back["layers"], feats),
+                                  export.reference_forward(L, feats))
+
+
 # ----------------------------------------------------------------- C engine
 
 
