@@ -56,7 +56,7 @@ DEFAULT_DATA_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache")
 SOURCES = ("real", "synth", "seq", "silence")
 
-log = logging.getLogger("train.data")
+_log = logging.getLogger("train.data")
 
 
 # --------------------------------------------------------------------------- the dataset
@@ -270,13 +270,17 @@ def _listing_digest(clips, root):
 def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=True,
                    data_root=DEFAULT_DATA_ROOT, n_silence=None, synth_per_word=70, synth_seq=600,
                    quick=False, workers=2, train_split="train", dev_split="dev",
-                   aug_params=None, frontend_overrides=None, rebuild=False):
+                   aug_params=None, frontend_overrides=None, rebuild=False, log=None):
     """Builds (or loads from cache) the train and dev FeatureSets.
 
     quick=True: 12 real clips per label, 8 per dev label, n_aug=1, 40 sequences,
     2 TTS clips per word and 8 TTS sequences: a few seconds, for tests.
     n_silence: generated _silence_ examples (default: 10 % of the real items).
+    log: optional callable(str) that also receives the log lines (they always
+    go to CACHE/data.log and standard output).
     """
+    if log is not None:
+        _add_log_callback(log)
     t0 = time.time()
     data_root = data_root or DEFAULT_DATA_ROOT
     cache_dir = cache_dir or DEFAULT_CACHE
@@ -311,15 +315,15 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     train_path = os.path.join(cache_dir, "feats-%s-train.npz" % key)
     dev_path = os.path.join(cache_dir, "feats-%s-dev.npz" % key)
     if not rebuild and os.path.exists(train_path) and os.path.exists(dev_path):
-        log.info("loading cached features %s", train_path)
+        _log.info("loading cached features %s", train_path)
         return FeatureSet.load(train_path), FeatureSet.load(dev_path)
 
-    log.info("building features (key %s, layout %s, %d train clips, %d dev clips) -> %s",
+    _log.info("building features (key %s, layout %s, %d train clips, %d dev clips) -> %s",
              key, layout, len(train_clips), len(dev_clips), cache_dir)
     synth_words, synth_seqs = [], []
     if synth:
         sdir, rows = tts.generate(cache_dir, seed, synth_per_word, synth_seq, workers,
-                                  log=log.info)
+                                  log=_log.info)
         for r in rows:
             (synth_words if " " not in r["text"] else synth_seqs).append(
                 (os.path.join(sdir, r["file"]), r["text"]))
@@ -348,10 +352,10 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     dev_set.seen_speaker = [bool(s) and s in train_speakers for s in dev_set.speakers]
     train_set.save(train_path)
     dev_set.save(dev_path)
-    log.info(_summary("train", train_set))
-    log.info(_summary("dev", dev_set))
-    log.info("dev clips whose speaker is also in train: %d", sum(dev_set.seen_speaker))
-    log.info("built in %.1f s: %s (%.1f MB), %s (%.1f MB)", time.time() - t0, train_path,
+    _log.info(_summary("train", train_set))
+    _log.info(_summary("dev", dev_set))
+    _log.info("dev clips whose speaker is also in train: %d", sum(dev_set.seen_speaker))
+    _log.info("built in %.1f s: %s (%.1f MB), %s (%.1f MB)", time.time() - t0, train_path,
              os.path.getsize(train_path) / 1e6, dev_path, os.path.getsize(dev_path) / 1e6)
     return train_set, dev_set
 
@@ -391,7 +395,7 @@ def build_dev_sequences(cache_dir=DEFAULT_CACHE, seed=1, n_seq=300, data_root=DE
            "frontend_overrides": {}, "noise_part": "heldout"}
     ds = _run(jobs, cfg, workers, "devseq", recipe, fe.params_dict())
     ds.save(path)
-    log.info(_summary("devseq", ds))
+    _log.info(_summary("devseq", ds))
     return ds
 
 
@@ -427,7 +431,7 @@ def _run(jobs, cfg, workers, name, recipe, params):
     allf = np.concatenate(feats, axis=0) if feats else np.zeros((0, n_mels), np.float16)
     meta["frontend_params"] = params
     meta["recipe"] = recipe
-    log.info("%s: %d jobs -> %d items in %.1f s", name, len(jobs), len(lengths), time.time() - t0)
+    _log.info("%s: %d jobs -> %d items in %.1f s", name, len(jobs), len(lengths), time.time() - t0)
     return FeatureSet(allf, offsets, meta)
 
 
@@ -440,21 +444,45 @@ def _progress(name, done, total, elapsed):
             name, "#" * k, "." * (width - k), done, total, elapsed, eta))
         sys.stderr.flush()
     elif done == total or done % 2000 == 0:
-        log.info("%s: %d/%d jobs, %.0f s, eta %.0f s", name, done, total, elapsed, eta)
+        _log.info("%s: %d/%d jobs, %.0f s, eta %.0f s", name, done, total, elapsed, eta)
+
+
+class _CallbackHandler(logging.Handler):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def emit(self, record):
+        self.fn(record.getMessage())
+
+
+def _add_log_callback(fn):
+    for h in list(_log.handlers):
+        if isinstance(h, _CallbackHandler):
+            _log.removeHandler(h)
+    _log.addHandler(_CallbackHandler(fn))
 
 
 def _setup_log(cache_dir):
-    if log.handlers:
-        return
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    """Log lines go to CACHE/data.log (the file of the latest cache used) and
+    standard output."""
+    _log.setLevel(logging.INFO)
+    _log.propagate = False
     fmt = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
-    fh = logging.FileHandler(os.path.join(cache_dir, "data.log"))
+    path = os.path.abspath(os.path.join(cache_dir, "data.log"))
+    for h in list(_log.handlers):
+        if isinstance(h, logging.FileHandler):
+            if h.baseFilename == path:
+                return
+            _log.removeHandler(h)
+            h.close()
+    fh = logging.FileHandler(path)
     fh.setFormatter(fmt)
-    log.addHandler(fh)
-    sh = logging.StreamHandler(sys.stdout)
-    sh.setFormatter(fmt)
-    log.addHandler(sh)
+    _log.addHandler(fh)
+    if not any(type(h) is logging.StreamHandler for h in _log.handlers):
+        sh = logging.StreamHandler(sys.stdout)
+        sh.setFormatter(fmt)
+        _log.addHandler(sh)
 
 
 def main(argv=None):
