@@ -333,6 +333,33 @@ int svx_keyword_list_count(const svx_keyword_list *kl);
 const svx_keyword *svx_keyword_list_items(const svx_keyword_list *kl);
 void svx_keyword_list_destroy(svx_keyword_list *kl);
 
+/* Whole-clip CTC scoring (decoder/classify.c), used by `shiftvox eval`.
+ * logprobs is n_frames rows of n_symbols natural-log probabilities (what
+ * svx_model_state_push writes), row-major, blank = symbol 0. Pure functions:
+ * thread-safe, no allocation unless a text is longer than 255 symbols. */
+
+/* Exact CTC forward algorithm (Graves et al. 2006, eq. 5-8) in the log
+ * domain: *out = ln P(labels | frames), summed over every alignment. labels
+ * are symbol indices in 1..n_symbols-1 (no blanks); n_labels = 0 is the
+ * all-blank path. *out is -INFINITY when no alignment fits in n_frames
+ * (n_frames < n_labels + number of repeated neighbours). */
+int svx_ctc_log_likelihood_ids(const float *logprobs, int n_frames, int n_symbols,
+                               const int *labels, int n_labels, double *out);
+
+/* The same with text spelled in the model's symbols (svx_model_symbol; the
+ * longest matching symbol is taken at each byte). "" scores the all-blank
+ * path (silence). SVX_ERR_KEYWORD, naming the byte, for text the model cannot
+ * spell. */
+int svx_ctc_log_likelihood(const svx_model *m, const float *logprobs, int n_frames,
+                           const char *text, double *out);
+
+/* Scores each candidate text by svx_ctc_log_likelihood (into scores_out,
+ * n_candidates values, may be NULL) and returns the index of the best one
+ * (the first on ties; 0 if every score is -INFINITY), or a negative error.
+ * A candidate "" stands for silence. */
+int svx_classify_clip(const svx_model *m, const float *logprobs, int n_frames,
+                      const char *const *candidates, int n_candidates, double *scores_out);
+
 /* A recognition stream: front end + model state + decoder. */
 typedef struct svx_stream svx_stream;
 
