@@ -206,11 +206,13 @@ class Augmenter:
     ranges are attributes so the recipe hash in train.data sees them."""
 
     def __init__(self, noise, rirs, p_speed=0.6, speed_range=(0.9, 1.1), max_shift_s=0.1,
-                 p_rir=0.25, p_noise=0.8, snr_range=(0.0, 25.0), gain_db=(-10.0, 6.0)):
+                 p_rir=0.25, p_noise=0.8, snr_range=(0.0, 25.0), gain_db=(-10.0, 6.0),
+                 silence_db=(-75.0, -10.0)):
         self.noise, self.rirs = noise, rirs
         self.p_speed, self.speed_range = p_speed, speed_range
         self.max_shift_s, self.p_rir = max_shift_s, p_rir
         self.p_noise, self.snr_range, self.gain_db = p_noise, snr_range, gain_db
+        self.silence_db = silence_db
 
     def recipe(self):
         return {k: v for k, v in vars(self).items() if k not in ("noise", "rirs")}
@@ -231,13 +233,14 @@ class Augmenter:
         return peak_normalize(x.astype(np.float32), 0.99)
 
     def silence(self, rng, n_out=SR):
-        """A _silence_ example: a 1 s window of background noise at a random
-        level (-70 to -20 dBFS RMS), the dataset's recipe; 5 % are digital zero
-        plus faint dither."""
+        """A _silence_ example: a 1 s window of background noise (the
+        dataset's recipe) at a level drawn uniformly in dB from silence_db
+        (RMS, dBFS; real test-set silence clips span -80 to -10 dBFS); 5 % are
+        digital zero plus faint dither."""
         if not len(self.noise) or rng.random() < 0.05:
             return (rng.standard_normal(n_out) * 1e-4).astype(np.float32)
         x = self.noise.segment(rng, n_out).astype(np.float64)
-        target = 10.0 ** (rng.uniform(-70.0, -20.0) / 20.0)
+        target = 10.0 ** (rng.uniform(*self.silence_db) / 20.0)
         x *= target / max(np.sqrt(power(x)), 1e-12)
         return peak_normalize(x.astype(np.float32), 0.99)
 

@@ -50,7 +50,7 @@ from . import augment, sc_layout, vocab
 from . import synth as tts
 from .frontend import Frontend
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 DEFAULT_DATA_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "shared", "data")
 DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache")

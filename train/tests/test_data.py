@@ -437,3 +437,15 @@ def test_quick_build_on_shared_data(tmp_path):
         ws = it["text"].split()
         assert 2 <= len(ws) <= 6 and len(set(ws)) == len(ws) and set(ws) <= set(vocab.SC_WORDS)
         assert it["source"] == "seq" and it["label12"] == ""
+
+
+def test_silence_level_follows_the_recipe(tmp_path):
+    aug = augment.Augmenter(augment.NoiseBank(_fake_noise_bank(tmp_path)), [],
+                            silence_db=(-40.0, -30.0))
+    levels = []
+    for i in range(40):
+        x = aug.silence(np.random.default_rng([1, i]))
+        if np.max(np.abs(x)) > 1e-3:          # not the dither-only kind
+            levels.append(10 * np.log10(augment.power(x)))
+    assert len(levels) >= 30
+    assert min(levels) > -40.0 - 1e-6 and max(levels) < -30.0 + 1e-6
