@@ -1,0 +1,21 @@
+/* Private constants of the audio stage (readers and capture). */
+#ifndef SVX_AUDIO_INTERNAL_H
+#define SVX_AUDIO_INTERNAL_H
+
+#include "svx_internal.h"
+
+/* Frames decoded per libsndfile call and samples per resampler call: fixes
+ * the reader's memory (about 12 bytes per frame plus 4 per extra channel). */
+#define SVX_AUDIO_CHUNK_FRAMES 4096
+
+/* Sanity limits on what a source may declare. libsamplerate further limits
+ * the ratio target/source to 1/256 .. 256. */
+#define SVX_AUDIO_MAX_CHANNELS 256
+#define SVX_AUDIO_MIN_RATE_HZ 1000
+#define SVX_AUDIO_MAX_RATE_HZ 768000
+
+/* libsamplerate converter used by every reader and by capture: a windowed
+ * sinc with 97 dB SNR and a 90% pass band (libsamplerate documentation). */
+#define SVX_AUDIO_SRC_CONVERTER SRC_SINC_MEDIUM_QUALITY
+
+#endif
