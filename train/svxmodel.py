@@ -213,6 +213,7 @@ def model_bytes(frontend, symbols, layers, meta=None):
     for (_, _, _, _, blob), off in zip(tensors, offsets):
         out += b"\0" * (off - len(out))
         out += blob
+    out += b"\0" * (data_end - len(out))
     out += struct.pack("<I", zlib.crc32(bytes(out)) & 0xFFFFFFFF)
     assert len(out) == file_bytes
     return bytes(out)

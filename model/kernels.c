@@ -1,0 +1,399 @@
+/* Scalar kernels, weight layouts and run-time dispatch (see kernels.h). */
+#include "kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svx_internal.h"
+
+static inline uint32_t f2u(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static inline float u2f(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* aligned_alloc needs a size that is a multiple of the alignment. */
+static void *alloc32(size_t n_bytes)
+{
+    size_t n = (n_bytes + 31u) & ~(size_t)31u;
+    void *p = aligned_alloc(32, n ? n : 32);
+    if (p)
+        memset(p, 0, n ? n : 32);
+    return p;
+}
+
+int svx_cpu_has_avx2(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static int cached = -1;
+    if (cached < 0)
+        cached = svx_avx2_compiled() && __builtin_cpu_supports("avx2") &&
+                 __builtin_cpu_supports("fma");
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+static size_t packed_bytes(int rows, int cols, int bits)
+{
+    return ((size_t)rows * (size_t)cols * (size_t)bits + 7u) / 8u;
+}
+
+static int init_common(svx_wmat *w, int enc, int bits, int rows, int cols, const float *alpha)
+{
+    memset(w, 0, sizeof *w);
+    w->enc = enc;
+    w->bits = bits;
+    w->rows = rows;
+    w->cols = cols;
+    w->kernel = SVX_K_F32_REF;
+    if (enc != SVX_ENC_F32) {
+        w->alpha = alloc32((size_t)rows * sizeof(float));
+        if (!w->alpha)
+            return SVX_ERR_NO_MEMORY;
+        memcpy(w->alpha, alpha, (size_t)rows * sizeof(float));
+    }
+    return SVX_OK;
+}
+
+int svx_wmat_init_packed(svx_wmat *w, int enc, int bits, int rows, int cols, const float *alpha,
+                         const void *packed)
+{
+    int rc = init_common(w, enc, bits, rows, cols, alpha);
+    size_t n = (size_t)rows * (size_t)cols;
+    if (rc < 0)
+        return rc;
+    if (enc == SVX_ENC_F32) {
+        w->f32 = alloc32(n * sizeof(float));
+        if (!w->f32)
+            goto oom;
+        memcpy(w->f32, packed, n * sizeof(float));
+    } else if (enc == SVX_ENC_I8) {
+        w->q8 = alloc32(n);
+        if (!w->q8)
+            goto oom;
+        memcpy(w->q8, packed, n);
+    } else {
+        size_t nb = packed_bytes(rows, cols, bits);
+        w->codes = alloc32(nb + 8); /* the scalar kernels read 2 bytes per code */
+        if (!w->codes)
+            goto oom;
+        memcpy(w->codes, packed, nb);
+    }
+    return SVX_OK;
+oom:
+    svx_wmat_free(w);
+    return SVX_ERR_NO_MEMORY;
+}
+
+int svx_wmat_init(svx_wmat *w, int enc, int bits, int rows, int cols, const float *alpha,
+                  const void *data)
+{
+    if (enc != SVX_ENC_DENSESHIFT && enc != SVX_ENC_DEEPSHIFT)
+        return svx_wmat_init_packed(w, enc, bits, rows, cols, alpha, data);
+    size_t n = (size_t)rows * (size_t)cols;
+    uint8_t *tmp = calloc(packed_bytes(rows, cols, bits) + 1, 1);
+    if (!tmp)
+        return SVX_ERR_NO_MEMORY;
+    const uint8_t *c = data;
+    for (size_t i = 0; i < n; i++) {
+        size_t pos = i * (size_t)bits;
+        unsigned v = (unsigned)(c[i] & ((1u << bits) - 1u)) << (pos & 7u);
+        tmp[pos >> 3] |= (uint8_t)(v & 0xFFu);
+        tmp[(pos >> 3) + 1] |= (uint8_t)(v >> 8);
+    }
+    int rc = svx_wmat_init_packed(w, enc, bits, rows, cols, alpha, tmp);
+    free(tmp);
+    return rc;
+}
+
+void svx_wmat_free(svx_wmat *w)
+{
+    if (!w)
+        return;
+    free(w->alpha);
+    free(w->codes);
+    free(w->q8);
+    free(w->f32);
+    free(w->f32_blk);
+    free(w->q8_blk);
+    free(w->code_blk);
+    memset(w, 0, sizeof *w);
+}
+
+static inline unsigned code_at(const uint8_t *codes, size_t idx, int bits)
+{
+    size_t pos = idx * (size_t)bits;
+    unsigned two = (unsigned)codes[pos >> 3] | ((unsigned)codes[(pos >> 3) + 1] << 8);
+    return (two >> (pos & 7u)) & ((1u << bits) - 1u);
+}
+
+unsigned svx_wmat_code(const svx_wmat *w, int r, int j)
+{
+    return code_at(w->codes, (size_t)r * (size_t)w->cols + (size_t)j, w->bits);
+}
+
+/* Sign (0/1), exponent and zero flag of a power-of-two code (ARCH.md). */
+static inline void decode_shift(int enc, int bits, unsigned code, unsigned *s, unsigned *p,
+                                int *zero)
+{
+    unsigned field = code & ((1u << (bits - 1)) - 1u);
+    *s = (code >> (bits - 1)) & 1u;
+    *zero = 0;
+    if (enc == SVX_ENC_DENSESHIFT) {
+        *p = field;
+    } else {
+        *zero = field == 0;
+        *p = field ? field - 1u : 0u;
+    }
+}
+
+float svx_wmat_value(const svx_wmat *w, int r, int j)
+{
+    size_t i = (size_t)r * (size_t)w->cols + (size_t)j;
+    if (w->enc == SVX_ENC_F32)
+        return w->f32[i];
+    if (w->enc == SVX_ENC_I8)
+        return w->alpha[r] * (float)w->q8[i];
+    unsigned s, p;
+    int zero;
+    decode_shift(w->enc, w->bits, code_at(w->codes, i, w->bits), &s, &p, &zero);
+    if (zero)
+        return 0.0f;
+    float v = ldexpf(w->alpha[r], (int)p);
+    return s ? -v : v;
+}
+
+/* x * (+-2^p), exact: the exponent add when the guard allows, ldexpf otherwise. */
+static inline float shift_term(float x, unsigned p, unsigned s)
+{
+    uint32_t xb = f2u(x), r;
+    if (svx_shift_safe(xb))
+        r = xb + (p << 23);
+    else
+        r = f2u(ldexpf(x, (int)p));
+    return u2f(r ^ (s << 31));
+}
+
+void svx_shift_table(int enc, int bits, float x, float *t8)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned code = bits == 2 ? (i & 3u) : i, s, p;
+        int zero;
+        if (bits == 4) {
+            /* magnitude index only: the kernel applies the sign bit */
+            decode_shift(enc, 4, i, &s, &p, &zero);
+        } else {
+            decode_shift(enc, bits, code, &s, &p, &zero);
+        }
+        t8[i] = zero ? 0.0f : shift_term(x, p, s);
+    }
+}
+
+static void mv_f32_ref(const svx_wmat *w, const float *x, float *y)
+{
+    const float *W = w->f32;
+    for (int r = 0; r < w->rows; r++) {
+        const float *row = W + (size_t)r * (size_t)w->cols;
+        float acc = 0.0f;
+        for (int j = 0; j < w->cols; j++)
+            acc += row[j] * x[j];
+        y[r] = acc;
+    }
+}
+
+static void mv_i8_scalar(const svx_wmat *w, const float *x, float *y)
+{
+    for (int r = 0; r < w->rows; r++) {
+        const int8_t *row = w->q8 + (size_t)r * (size_t)w->cols;
+        float acc = 0.0f;
+        for (int j = 0; j < w->cols; j++)
+            acc += (float)row[j] * x[j];
+        y[r] = w->alpha[r] * acc;
+    }
+}
+
+/* The literal DenseShift / DeepShift kernels: per weight, add p to the
+ * input's exponent field and xor the sign (DeepShift: and mask the zero code). */
+static void mv_shift_scalar(const svx_wmat *w, const float *x, float *y)
+{
+    const int bits = w->bits, cols = w->cols;
+    const unsigned pmask = (1u << (bits - 1)) - 1u;
+    const int dense = w->enc == SVX_ENC_DENSESHIFT;
+    for (int r = 0; r < w->rows; r++) {
+        size_t base = (size_t)r * (size_t)cols;
+        float acc = 0.0f;
+        for (int j = 0; j < cols; j++) {
+            if (x[j] == 0.0f)
+                continue; /* +-0 terms cannot change a sum that starts at +0 */
+            unsigned c = code_at(w->codes, base + (size_t)j, bits);
+            unsigned field = c & pmask, s = c >> (bits - 1);
+            uint32_t xb = f2u(x[j]);
+            uint32_t t;
+            if (dense) {
+                t = svx_shift_safe(xb) ? xb + (field << 23) : f2u(ldexpf(x[j], (int)field));
+            } else {
+                unsigned p = field ? field - 1u : 0u;
+                t = svx_shift_safe(xb) ? xb + (p << 23) : f2u(ldexpf(x[j], (int)p));
+                t &= field ? 0xFFFFFFFFu : 0u;
+                s &= field ? 1u : 0u;
+            }
+            acc += u2f(t ^ (s << 31));
+        }
+        y[r] = w->alpha[r] * acc;
+    }
+}
+
+int svx_kernel_supported(const svx_wmat *w, svx_kernel_id k)
+{
+    int avx = svx_cpu_has_avx2();
+    switch (k) {
+    case SVX_K_F32_REF: return 1;
+    case SVX_K_F32_AVX2: return avx;
+    case SVX_K_I8_SCALAR: return w->enc == SVX_ENC_I8;
+    case SVX_K_I8_AVX2: return avx && w->enc == SVX_ENC_I8;
+    case SVX_K_DS_SCALAR: return w->enc == SVX_ENC_DENSESHIFT;
+    case SVX_K_DS_EXP_AVX2:
+    case SVX_K_DS_TABLE_AVX2: return avx && w->enc == SVX_ENC_DENSESHIFT;
+    case SVX_K_DPS_SCALAR: return w->enc == SVX_ENC_DEEPSHIFT;
+    case SVX_K_DPS_EXP_AVX2:
+    case SVX_K_DPS_TABLE_AVX2: return avx && w->enc == SVX_ENC_DEEPSHIFT;
+    default: return 0;
+    }
+}
+
+static int ensure_f32(svx_wmat *w)
+{
+    if (w->f32)
+        return SVX_OK;
+    w->f32 = alloc32((size_t)w->rows * (size_t)w->cols * sizeof(float));
+    if (!w->f32)
+        return SVX_ERR_NO_MEMORY;
+    for (int r = 0; r < w->rows; r++)
+        for (int j = 0; j < w->cols; j++)
+            w->f32[(size_t)r * (size_t)w->cols + (size_t)j] = svx_wmat_value(w, r, j);
+    return SVX_OK;
+}
+
+int svx_wmat_prepare(svx_wmat *w, svx_kernel_id k)
+{
+    const size_t blocks = ((size_t)w->rows + 7u) / 8u, cols = (size_t)w->cols;
+    if (!svx_kernel_supported(w, k))
+        return svx_fail(SVX_ERR_INVALID_ARG, "kernel %s cannot run a %d-bit encoding-%d matrix here",
+                        svx_kernel_name(k), w->bits, w->enc);
+    switch (k) {
+    case SVX_K_F32_REF: return ensure_f32(w);
+    case SVX_K_F32_AVX2:
+        if (ensure_f32(w) < 0)
+            return SVX_ERR_NO_MEMORY;
+        if (!w->f32_blk) {
+            w->f32_blk = alloc32(blocks * cols * 8u * sizeof(float));
+            if (!w->f32_blk)
+                return SVX_ERR_NO_MEMORY;
+            for (int r = 0; r < w->rows; r++)
+                for (size_t j = 0; j < cols; j++)
+                    w->f32_blk[((size_t)r / 8u * cols + j) * 8u + (size_t)r % 8u] =
+                        w->f32[(size_t)r * cols + j];
+        }
+        return SVX_OK;
+    case SVX_K_I8_AVX2:
+        if (!w->q8_blk) {
+            w->q8_blk = alloc32(blocks * cols * 8u + 8u);
+            if (!w->q8_blk)
+                return SVX_ERR_NO_MEMORY;
+            for (int r = 0; r < w->rows; r++)
+                for (size_t j = 0; j < cols; j++)
+                    w->q8_blk[((size_t)r / 8u * cols + j) * 8u + (size_t)r % 8u] =
+                        w->q8[(size_t)r * cols + j];
+        }
+        return SVX_OK;
+    case SVX_K_DS_EXP_AVX2:
+    case SVX_K_DS_TABLE_AVX2:
+    case SVX_K_DPS_EXP_AVX2:
+    case SVX_K_DPS_TABLE_AVX2:
+        if (!w->code_blk) {
+            /* +4 bytes: the kernels load 32 bits at the last column */
+            w->code_blk = alloc32(blocks * cols * (size_t)w->bits + 4u);
+            if (!w->code_blk)
+                return SVX_ERR_NO_MEMORY;
+            for (int r = 0; r < w->rows; r++)
+                for (size_t j = 0; j < cols; j++) {
+                    size_t bitpos = ((size_t)r / 8u * cols + j) * (size_t)w->bits * 8u +
+                                    ((size_t)r % 8u) * (size_t)w->bits;
+                    unsigned v = svx_wmat_code(w, r, (int)j) << (bitpos & 7u);
+                    w->code_blk[bitpos >> 3] |= (uint8_t)(v & 0xFFu);
+                    w->code_blk[(bitpos >> 3) + 1] |= (uint8_t)(v >> 8);
+                }
+        }
+        return SVX_OK;
+    default: return SVX_OK;
+    }
+}
+
+svx_kernel_id svx_kernel_pick(const svx_wmat *w, int choice)
+{
+    int avx = choice == SVX_KERNEL_AUTO && svx_cpu_has_avx2();
+    if (choice == SVX_KERNEL_FLOAT_REF)
+        return SVX_K_F32_REF;
+    switch (w->enc) {
+    case SVX_ENC_I8: return avx ? SVX_K_I8_AVX2 : SVX_K_I8_SCALAR;
+    case SVX_ENC_DENSESHIFT: return avx ? SVX_K_DS_TABLE_AVX2 : SVX_K_DS_SCALAR;
+    case SVX_ENC_DEEPSHIFT: return avx ? SVX_K_DPS_TABLE_AVX2 : SVX_K_DPS_SCALAR;
+    default: return avx ? SVX_K_F32_AVX2 : SVX_K_F32_REF;
+    }
+}
+
+const char *svx_kernel_name(svx_kernel_id k)
+{
+    static const char *const names[SVX_K_COUNT] = {
+        "f32-scalar", "f32-avx2", "i8-scalar", "i8-avx2", "denseshift-scalar",
+        "denseshift-exp-avx2", "denseshift-table-avx2", "deepshift-scalar",
+        "deepshift-exp-avx2", "deepshift-table-avx2"};
+    return (unsigned)k < SVX_K_COUNT ? names[k] : "?";
+}
+
+size_t svx_kernel_weight_bytes(const svx_wmat *w, svx_kernel_id k)
+{
+    size_t n = (size_t)w->rows * (size_t)w->cols, alpha = (size_t)w->rows * 4u;
+    size_t padded = ((size_t)w->rows + 7u) / 8u * 8u * (size_t)w->cols;
+    switch (k) {
+    case SVX_K_F32_REF: return n * 4u;
+    case SVX_K_F32_AVX2: return padded * 4u;
+    case SVX_K_I8_SCALAR: return n + alpha;
+    case SVX_K_I8_AVX2: return padded + alpha;
+    case SVX_K_DS_SCALAR:
+    case SVX_K_DPS_SCALAR: return packed_bytes(w->rows, w->cols, w->bits) + alpha;
+    default: return padded * (size_t)w->bits / 8u + alpha;
+    }
+}
+
+size_t svx_matvec_scratch_floats(const svx_wmat *w)
+{
+    return (size_t)w->cols * 8u + 8u;
+}
+
+void svx_matvec(const svx_wmat *w, svx_kernel_id k, const float *x, float *y, float *scratch)
+{
+    switch (k) {
+    case SVX_K_F32_AVX2: svx_mv_f32_avx2(w, x, y); return;
+    case SVX_K_I8_SCALAR: mv_i8_scalar(w, x, y); return;
+    case SVX_K_I8_AVX2: svx_mv_i8_avx2(w, x, y); return;
+    case SVX_K_DS_SCALAR:
+    case SVX_K_DPS_SCALAR: mv_shift_scalar(w, x, y); return;
+    case SVX_K_DS_EXP_AVX2:
+    case SVX_K_DPS_EXP_AVX2: svx_mv_shift_exp_avx2(w, x, y, scratch); return;
+    case SVX_K_DS_TABLE_AVX2:
+    case SVX_K_DPS_TABLE_AVX2: svx_mv_shift_table_avx2(w, x, y, scratch); return;
+    default: mv_f32_ref(w, x, y); return;
+    }
+}

@@ -1,0 +1,117 @@
+/* Matrix-vector kernels of the acoustic model (private to libshiftvox; the
+ * bench app and the tests include it too).
+ *
+ * Every kernel computes y = W x for one weight matrix W [rows x cols] in one
+ * of model/ARCH.md's encodings, with the per-row scale alpha applied once
+ * per output: y[r] = alpha[r] * sum_j code_value(r, j) * x[j].
+ * Sums run over j = 0, 1, ..., cols-1 in order, one float accumulator per row,
+ * starting at +0, so a SIMD kernel and its scalar twin give bit-identical
+ * results for the power-of-two encodings (each term x * (+-2^p) is exact).
+ *
+ * The exponent-add guard (DenseShift/DeepShift): x * (+-2^p) is computed as
+ * bits(x) + (p << 23), then xor of the sign bit, which is exact when x is a
+ * normal float whose biased exponent E satisfies 1 <= E <= 247 (so E + p <=
+ * 254 for every p <= 7). Inputs outside that range (+-0, subnormals, |x| >=
+ * 2^121, inf, nan) are classified once per input (never per weight) and take
+ * the exact path x * 2^p = ldexpf(x, p), which IEEE-rounds exactly like
+ * a float multiply by 2^p (overflow to inf, nan stays nan). Zero inputs
+ * contribute +-0 to every row, which cannot change a sum that starts at +0,
+ * so the per-weight kernels skip them.
+ */
+#ifndef SVX_KERNELS_H
+#define SVX_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Weight encodings: numbers stored in the model file (model/FORMAT.md). */
+enum { SVX_ENC_F32 = 0, SVX_ENC_I8 = 1, SVX_ENC_DENSESHIFT = 2, SVX_ENC_DEEPSHIFT = 3 };
+
+/* Kernel variants. The scalar ones are the portable twins of the AVX2 ones. */
+typedef enum {
+    SVX_K_F32_REF = 0,     /* plain loops on row-major float weights */
+    SVX_K_F32_AVX2,        /* 8-row interleaved float weights, FMA */
+    SVX_K_I8_SCALAR,       /* int8 weights, float activations */
+    SVX_K_I8_AVX2,
+    SVX_K_DS_SCALAR,       /* DenseShift: per-weight exponent add, canonical codes */
+    SVX_K_DS_EXP_AVX2,     /* DenseShift: per-weight exponent add, 8 rows per vector */
+    SVX_K_DS_TABLE_AVX2,   /* DenseShift: per-input 8-entry table + vpermps by code */
+    SVX_K_DPS_SCALAR,      /* DeepShift (zero code): per-weight exponent add + zero mask */
+    SVX_K_DPS_EXP_AVX2,
+    SVX_K_DPS_TABLE_AVX2,  /* DeepShift with the same table trick (fair comparison) */
+    SVX_K_COUNT
+} svx_kernel_id;
+
+/* One weight matrix. The canonical data is kept as loaded; layouts for the
+ * SIMD kernels are built by svx_wmat_prepare. All pointers owned. */
+typedef struct {
+    int enc;               /* SVX_ENC_* */
+    int bits;              /* 32, 8 or 2..4 */
+    int rows, cols;
+    float *alpha;          /* [rows], NULL for f32 */
+    uint8_t *codes;        /* shift encodings: ARCH.md bit stream (+8 zero bytes) */
+    int8_t *q8;            /* i8: [rows][cols] */
+    float *f32;            /* f32 weights, or the dequantised copy (SVX_K_F32_*) */
+    float *f32_blk;        /* SVX_K_F32_AVX2 layout: [rows/8 up][cols][8] */
+    int8_t *q8_blk;        /* SVX_K_I8_AVX2 layout: [rows/8 up][cols][8] */
+    uint8_t *code_blk;     /* shift AVX2 layout: block k, column j: 8 codes of
+                              rows 8k..8k+7 in bits*8 bits at k*cols*bits + j*bits */
+    int kernel;            /* the kernel svx_matvec uses by default */
+} svx_wmat;
+
+/* Copies canonical data into w. data: f32 float[rows*cols]; i8 int8[rows*cols];
+ * shift encodings one code per byte [rows*cols] (packed here). alpha: [rows]
+ * (ignored for f32). Returns SVX_OK or SVX_ERR_NO_MEMORY. */
+int svx_wmat_init(svx_wmat *w, int enc, int bits, int rows, int cols, const float *alpha,
+                  const void *data);
+/* Same, with shift codes already packed (ARCH.md bit stream, ceil(rows*cols*bits/8) bytes). */
+int svx_wmat_init_packed(svx_wmat *w, int enc, int bits, int rows, int cols, const float *alpha,
+                         const void *packed);
+void svx_wmat_free(svx_wmat *w);
+
+/* Code of weight (r, j) read from the canonical bit stream. */
+unsigned svx_wmat_code(const svx_wmat *w, int r, int j);
+/* Exact float value of weight (r, j) (alpha included), ARCH.md's rule. */
+float svx_wmat_value(const svx_wmat *w, int r, int j);
+
+/* 1 if kernel k can run matrix w on this CPU (encoding matches, CPU has AVX2+FMA). */
+int svx_kernel_supported(const svx_wmat *w, svx_kernel_id k);
+/* Builds the layout kernel k needs (allocates; call at load time, not per frame). */
+int svx_wmat_prepare(svx_wmat *w, svx_kernel_id k);
+/* The kernel chosen for w by an svx_kernel_choice (SVX_KERNEL_AUTO / SCALAR / FLOAT_REF). */
+svx_kernel_id svx_kernel_pick(const svx_wmat *w, int choice);
+const char *svx_kernel_name(svx_kernel_id k);
+/* Bytes of weight data kernel k reads per matvec (codes/values plus alpha). */
+size_t svx_kernel_weight_bytes(const svx_wmat *w, svx_kernel_id k);
+
+/* Floats of scratch svx_matvec needs for w (32-byte aligned memory). */
+size_t svx_matvec_scratch_floats(const svx_wmat *w);
+/* y[rows] = W x[cols] with kernel k (prepared). scratch: svx_matvec_scratch_floats
+ * floats, 32-byte aligned. Never allocates. */
+void svx_matvec(const svx_wmat *w, svx_kernel_id k, const float *x, float *y, float *scratch);
+
+/* 1 if the CPU has AVX2 and FMA (and the library was built with them). */
+int svx_cpu_has_avx2(void);
+
+/* The exponent-add guard: 1 if x * 2^p for 0 <= p <= 7 may be done by adding
+ * p to the exponent field (x normal, biased exponent in [1, 247]). */
+static inline int svx_shift_safe(uint32_t xbits)
+{
+    uint32_t e = (xbits >> 23) & 0xFFu;
+    return e >= 1u && e <= 247u;
+}
+
+/* The 8-entry table of one input x for the table kernels: entry i is the
+ * weight-code value of index i (low 3 bits of the lane's shifted code word)
+ * times x, exact (see the guard above). For 4-bit codes the table holds
+ * x * 2^i and the sign bit is applied by the kernel. */
+void svx_shift_table(int enc, int bits, float x, float *t8);
+
+/* AVX2 implementations (kernels_avx2.c); only called when svx_cpu_has_avx2(). */
+void svx_mv_f32_avx2(const svx_wmat *w, const float *x, float *y);
+void svx_mv_i8_avx2(const svx_wmat *w, const float *x, float *y);
+void svx_mv_shift_table_avx2(const svx_wmat *w, const float *x, float *y, float *scratch);
+void svx_mv_shift_exp_avx2(const svx_wmat *w, const float *x, float *y, float *scratch);
+int svx_avx2_compiled(void);
+
+#endif

@@ -1,0 +1,344 @@
+/* Streaming execution of the acoustic model (layer semantics: model/ARCH.md).
+ *
+ * Threads: a loaded svx_model is never written after svx_model_load returns
+ * (kernel layouts are built during loading), so any number of
+ * svx_model_state objects may run on it concurrently in different threads.
+ * Each state belongs to one thread at a time. svx_model_state_create makes
+ * the only allocation; push and reset never allocate. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "svx_internal.h"
+
+struct svx_model_state {
+    const svx_model *m;
+    float *act[2];          /* ping-pong activation frames, max_frame floats */
+    float *scratch;         /* matvec scratch */
+    float *patch;           /* conv input patch (cols) */
+    float *col;             /* conv output column (c_out) */
+    float *ring[SVX_MAX_LAYERS]; /* conv: k_t input frames */
+    float *h[SVX_MAX_LAYERS];    /* gru: hidden state */
+    float *gi[SVX_MAX_LAYERS], *gh[SVX_MAX_LAYERS];
+    int64_t count[SVX_MAX_LAYERS]; /* conv: input frames seen since reset */
+    void *mem;
+    size_t mem_floats;
+};
+
+const svx_frontend_params *svx_model_frontend(const svx_model *m) { return m ? &m->fe : NULL; }
+int svx_model_n_inputs(const svx_model *m) { return m ? m->fe.n_mels : SVX_ERR_INVALID_ARG; }
+int svx_model_n_symbols(const svx_model *m) { return m ? m->n_symbols : SVX_ERR_INVALID_ARG; }
+int svx_model_time_stride(const svx_model *m) { return m ? m->time_stride : SVX_ERR_INVALID_ARG; }
+size_t svx_model_weight_bytes(const svx_model *m) { return m ? m->weight_bytes : 0; }
+
+const char *svx_model_symbol(const svx_model *m, int i)
+{
+    if (!m || i < 0 || i >= m->n_symbols)
+        return NULL;
+    return m->symbols[i];
+}
+
+static size_t up8(size_t n) { return (n + 7u) & ~(size_t)7u; }
+
+/* Floats of state memory, laid out in the order state_create carves it. */
+static size_t state_floats(const svx_model *m)
+{
+    size_t n = 2u * up8((size_t)m->max_frame) + up8(m->scratch_floats);
+    size_t patch = 0, col = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const svx_layer *L = &m->layers[i];
+        if (L->type == SVX_LAYER_CONV2D) {
+            n += up8((size_t)L->k_t * (size_t)L->n_in);
+            if ((size_t)L->w[0].cols > patch)
+                patch = (size_t)L->w[0].cols;
+            if ((size_t)L->c_out > col)
+                col = (size_t)L->c_out;
+        } else if (L->type == SVX_LAYER_GRU) {
+            n += up8((size_t)L->hidden) + 2u * up8(3u * (size_t)L->hidden);
+        }
+    }
+    return n + up8(patch) + up8(col);
+}
+
+size_t svx_model_state_bytes(const svx_model *m)
+{
+    return m ? state_floats(m) * sizeof(float) + sizeof(svx_model_state) : 0;
+}
+
+int svx_model_state_create(const svx_model *m, svx_model_state **out)
+{
+    if (!m || !out)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_state_create: NULL argument");
+    *out = NULL;
+    svx_model_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return svx_fail(SVX_ERR_NO_MEMORY, "svx_model_state_create: out of memory");
+    s->m = m;
+    s->mem_floats = state_floats(m);
+    s->mem = aligned_alloc(32, s->mem_floats * sizeof(float));
+    if (!s->mem) {
+        free(s);
+        return svx_fail(SVX_ERR_NO_MEMORY, "svx_model_state_create: out of memory");
+    }
+    float *p = s->mem;
+    s->act[0] = p; p += up8((size_t)m->max_frame);
+    s->act[1] = p; p += up8((size_t)m->max_frame);
+    s->scratch = p; p += up8(m->scratch_floats);
+    size_t patch = 0, col = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const svx_layer *L = &m->layers[i];
+        if (L->type == SVX_LAYER_CONV2D) {
+            s->ring[i] = p;
+            p += up8((size_t)L->k_t * (size_t)L->n_in);
+            if ((size_t)L->w[0].cols > patch)
+                patch = (size_t)L->w[0].cols;
+            if ((size_t)L->c_out > col)
+                col = (size_t)L->c_out;
+        } else if (L->type == SVX_LAYER_GRU) {
+            s->h[i] = p; p += up8((size_t)L->hidden);
+            s->gi[i] = p; p += up8(3u * (size_t)L->hidden);
+            s->gh[i] = p; p += up8(3u * (size_t)L->hidden);
+        }
+    }
+    s->patch = p; p += up8(patch);
+    s->col = p;
+    svx_model_state_reset(s);
+    *out = s;
+    return SVX_OK;
+}
+
+void svx_model_state_destroy(svx_model_state *s)
+{
+    if (!s)
+        return;
+    free(s->mem);
+    free(s);
+}
+
+void svx_model_state_reset(svx_model_state *s)
+{
+    if (!s)
+        return;
+    memset(s->mem, 0, s->mem_floats * sizeof(float));
+    memset(s->count, 0, sizeof s->count);
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* One emitted output of a conv2d layer (ARCH.md), from its ring of inputs. */
+static void conv_emit(svx_model_state *s, const svx_layer *L, int li, int64_t n, float *y)
+{
+    const int kt_n = L->k_t, kf_n = L->k_f, f_in = L->f_in;
+    const svx_wmat *w = &L->w[0];
+    const float *bias = L->vec[0];
+    for (int g = 0; g < L->f_out; g++) {
+        float *pp = s->patch;
+        for (int c = 0; c < L->c_in; c++)
+            for (int kt = 0; kt < kt_n; kt++) {
+                int64_t t = n - (kt_n - 1) + kt;
+                const float *fr = t >= 0 ? s->ring[li] + (size_t)(t % kt_n) * (size_t)L->n_in +
+                                               (size_t)c * (size_t)f_in
+                                         : NULL;
+                for (int kf = 0; kf < kf_n; kf++) {
+                    int f = g * L->s_f - L->p_f + kf;
+                    *pp++ = (fr && f >= 0 && f < f_in) ? fr[f] : 0.0f;
+                }
+            }
+        svx_matvec(w, L->kernel[0], s->patch, s->col, s->scratch);
+        for (int o = 0; o < L->c_out; o++) {
+            float v = s->col[o] + bias[o];
+            if (L->relu && v < 0.0f)
+                v = 0.0f;
+            y[(size_t)o * (size_t)L->f_out + (size_t)g] = v;
+        }
+    }
+}
+
+int svx_model_state_push(svx_model_state *s, const float *frame, float *logprobs_out)
+{
+    if (!s || !frame || !logprobs_out)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_state_push: NULL argument");
+    const svx_model *m = s->m;
+    for (int i = 0; i < m->fe.n_mels; i++)
+        if (!isfinite(frame[i]))
+            return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_state_push: feature %d is %g; expected "
+                            "a finite value", i, (double)frame[i]);
+    const float *x = frame;
+    int ping = 0;
+    for (int li = 0; li < m->n_layers; li++) {
+        const svx_layer *L = &m->layers[li];
+        float *y = s->act[ping];
+        switch (L->type) {
+        case SVX_LAYER_NORM:
+            for (int i = 0; i < L->n_in; i++)
+                y[i] = (x[i] - L->vec[0][i]) * L->vec[1][i];
+            break;
+        case SVX_LAYER_CONV2D: {
+            int64_t n = s->count[li]++;
+            memcpy(s->ring[li] + (size_t)(n % L->k_t) * (size_t)L->n_in, x,
+                   (size_t)L->n_in * sizeof(float));
+            if (n % L->s_t != 0)
+                return 0;
+            conv_emit(s, L, li, n, y);
+            break;
+        }
+        case SVX_LAYER_GRU: {
+            const int H = L->hidden;
+            float *h = s->h[li], *gi = s->gi[li], *gh = s->gh[li];
+            const float *bi = L->vec[0], *bh = L->vec[1];
+            svx_matvec(&L->w[0], L->kernel[0], x, gi, s->scratch);
+            svx_matvec(&L->w[1], L->kernel[1], h, gh, s->scratch);
+            for (int i = 0; i < H; i++) {
+                float r = sigmoidf((gi[i] + bi[i]) + (gh[i] + bh[i]));
+                float z = sigmoidf((gi[H + i] + bi[H + i]) + (gh[H + i] + bh[H + i]));
+                float nn = tanhf((gi[2 * H + i] + bi[2 * H + i]) + r * (gh[2 * H + i] + bh[2 * H + i]));
+                h[i] = (1.0f - z) * nn + z * h[i];
+            }
+            memcpy(y, h, (size_t)H * sizeof(float));
+            break;
+        }
+        case SVX_LAYER_LINEAR:
+            svx_matvec(&L->w[0], L->kernel[0], x, y, s->scratch);
+            for (int i = 0; i < L->n_out; i++) {
+                float v = y[i] + L->vec[0][i];
+                y[i] = (L->relu && v < 0.0f) ? 0.0f : v;
+            }
+            break;
+        case SVX_LAYER_LOGSOFTMAX: {
+            float mx = x[0];
+            for (int i = 1; i < L->n_in; i++)
+                if (x[i] > mx)
+                    mx = x[i];
+            float sum = 0.0f;
+            for (int i = 0; i < L->n_in; i++)
+                sum += expf(x[i] - mx);
+            float lse = mx + logf(sum);
+            for (int i = 0; i < L->n_in; i++)
+                y[i] = x[i] - lse;
+            break;
+        }
+        default: return svx_fail(SVX_ERR_STATE, "unknown layer type %d", L->type);
+        }
+        x = y;
+        ping ^= 1;
+    }
+    memcpy(logprobs_out, x, (size_t)m->n_symbols * sizeof(float));
+    return 1;
+}
+
+const svx_wmat *svx_model_matrix(const svx_model *m, int i, const char **layer_name,
+                                 double *calls_per_second)
+{
+    double rate = (double)m->fe.sample_rate_hz / (double)m->fe.hop_length;
+    int k = 0;
+    for (int li = 0; li < m->n_layers; li++) {
+        const svx_layer *L = &m->layers[li];
+        double calls = rate;
+        if (L->type == SVX_LAYER_CONV2D) {
+            rate /= L->s_t;
+            calls = rate * L->f_out;
+        }
+        for (int w = 0; w < L->n_w; w++, k++)
+            if (k == i) {
+                if (layer_name)
+                    *layer_name = L->name;
+                if (calls_per_second)
+                    *calls_per_second = calls;
+                return &L->w[w];
+            }
+    }
+    return NULL;
+}
+
+/* snprintf into buf at *pos, tracking the length needed even when truncated. */
+static void app(char *buf, size_t n, size_t *pos, const char *fmt, ...) SVX_PRINTF(4, 5);
+static void app(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(*pos < n ? buf + *pos : NULL, *pos < n ? n - *pos : 0, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        *pos += (size_t)k;
+}
+
+static const char *enc_name(const svx_wmat *w, char *tmp, size_t n)
+{
+    switch (w->enc) {
+    case SVX_ENC_F32: return "f32";
+    case SVX_ENC_I8: return "i8";
+    case SVX_ENC_DENSESHIFT: snprintf(tmp, n, "denseshift-%d", w->bits); return tmp;
+    default: snprintf(tmp, n, "deepshift-%d", w->bits); return tmp;
+    }
+}
+
+int svx_model_summary(const svx_model *m, char *buf, size_t n_bytes)
+{
+    size_t pos = 0;
+    if (!m)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_summary: NULL model");
+    if (buf && n_bytes)
+        buf[0] = '\0';
+    if (!buf)
+        n_bytes = 0;
+    const svx_frontend_params *fe = &m->fe;
+    size_t n_weights = 0;
+    app(buf, n_bytes, &pos, "format        SVXM %d.%d, %zu bytes\n", SVX_MODEL_VERSION_MAJOR,
+        m->version_minor, m->file_bytes);
+    app(buf, n_bytes, &pos, "front end     %d Hz, window %d, hop %d, FFT %d, %d mels %.0f-%.0f Hz, "
+        "log floor %g\n", fe->sample_rate_hz, fe->win_length, fe->hop_length, fe->n_fft, fe->n_mels,
+        (double)fe->fmin_hz, (double)fe->fmax_hz, (double)fe->log_floor);
+    app(buf, n_bytes, &pos, "symbols       %d (blank", m->n_symbols);
+    for (int i = 1; i < m->n_symbols; i++)
+        app(buf, n_bytes, &pos, "%s%s", i == 1 ? " " : "",
+            !strcmp(m->symbols[i], " ") ? "_" : m->symbols[i]);
+    app(buf, n_bytes, &pos, ")\n");
+    app(buf, n_bytes, &pos, "time stride   %d input frames per output (%.0f outputs/s)\n",
+        m->time_stride, (double)fe->sample_rate_hz / fe->hop_length / m->time_stride);
+    app(buf, n_bytes, &pos, "%-3s %-12s %-10s %-32s %-14s %9s %9s  %s\n", "#", "layer", "type",
+        "shape", "encoding", "weights", "bytes", "kernel");
+    for (int i = 0; i < m->n_layers; i++) {
+        const svx_layer *L = &m->layers[i];
+        char shape[64], tmp[32];
+        static const char *const tn[6] = {"?", "norm", "conv2d", "gru", "linear", "logsoftmax"};
+        switch (L->type) {
+        case SVX_LAYER_CONV2D:
+            snprintf(shape, sizeof shape, "%dx%d->%dx%d k%dx%d s%dx%d p%d%s", L->c_in, L->f_in,
+                     L->c_out, L->f_out, L->k_t, L->k_f, L->s_t, L->s_f, L->p_f,
+                     L->relu ? " relu" : "");
+            break;
+        case SVX_LAYER_GRU: snprintf(shape, sizeof shape, "%d->%d", L->n_in, L->hidden); break;
+        case SVX_LAYER_LINEAR:
+            snprintf(shape, sizeof shape, "%d->%d%s", L->n_in, L->n_out, L->relu ? " relu" : "");
+            break;
+        default: snprintf(shape, sizeof shape, "%d", L->n_in); break;
+        }
+        if (L->n_w == 0) {
+            app(buf, n_bytes, &pos, "%-3d %-12s %-10s %-32s %-14s %9s %9zu\n", i, L->name,
+                tn[L->type], shape, L->n_vec ? "f32" : "-", "-", L->stored_bytes);
+            continue;
+        }
+        for (int k = 0; k < L->n_w; k++) {
+            const svx_wmat *w = &L->w[k];
+            size_t nw = (size_t)w->rows * (size_t)w->cols;
+            n_weights += nw;
+            size_t bytes = w->enc == SVX_ENC_F32 ? nw * 4u
+                           : w->enc == SVX_ENC_I8 ? nw + 4u * (size_t)w->rows
+                           : (nw * (size_t)w->bits + 7u) / 8u + 4u * (size_t)w->rows;
+            char nm[80];
+            snprintf(nm, sizeof nm, "%s%s", L->name,
+                     L->type == SVX_LAYER_GRU ? (k ? ".hh" : ".ih") : "");
+            app(buf, n_bytes, &pos, "%-3d %-12s %-10s %-32s %-14s %9zu %9zu  %s\n", i, nm,
+                tn[L->type], k ? "" : shape, enc_name(w, tmp, sizeof tmp), nw, bytes,
+                svx_kernel_name(L->kernel[k]));
+        }
+    }
+    app(buf, n_bytes, &pos, "total         %zu weights, %zu bytes of tensors, %zu bytes per stream "
+        "state\n", n_weights, m->weight_bytes, svx_model_state_bytes(m));
+    if (m->meta && strcmp(m->meta, "{}") != 0)
+        app(buf, n_bytes, &pos, "metadata      %s\n", m->meta);
+    return (int)pos;
+}
