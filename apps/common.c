@@ -9,7 +9,9 @@
 void app_print_error(const char *what, int err)
 {
     const char *msg = svx_last_error_message();
-    if (msg && *msg)
+    if (msg && *msg && strstr(msg, what)) /* the message already names it */
+        fprintf(stderr, "shiftvox: %s (%s)\n", msg, svx_strerror(err));
+    else if (msg && *msg)
         fprintf(stderr, "shiftvox: %s: %s (%s)\n", what, msg, svx_strerror(err));
     else
         fprintf(stderr, "shiftvox: %s: %s\n", what, svx_strerror(err));
