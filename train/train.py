@@ -320,6 +320,8 @@ def train(args, train_items=None, dev_items=None, log=None):
     log("model: %s, %d weights" % (json.dumps(model.cfg), model.n_weights()))
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
     steps_per_epoch = len(make_batches(lengths, args.batch, torch.Generator().manual_seed(0)))
+    if args.max_batches:
+        steps_per_epoch = min(steps_per_epoch, args.max_batches)
     sched = make_schedule(opt, args.epochs * steps_per_epoch, min(args.warmup, steps_per_epoch * 2))
     start_epoch, history = 0, []
     if resume:
@@ -332,7 +334,7 @@ def train(args, train_items=None, dev_items=None, log=None):
     for epoch in range(start_epoch, args.epochs):
         model.train()
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
-        batches = make_batches(lengths, args.batch, g)
+        batches = make_batches(lengths, args.batch, g)[:steps_per_epoch]
         sa = SpecAugment(g) if args.specaug else None
         bar = Progress(steps_per_epoch, "epoch %d/%d" % (epoch + 1, args.epochs))
         tot, n, t0 = 0.0, 0, time.time()
@@ -369,6 +371,8 @@ def add_args(p):
                    help="feature cache folder (train.data)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--max-batches", type=int, default=0,
+                   help="cap on batches per epoch (0: all), for budget-matched comparisons")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--wd", type=float, default=1e-2)
     p.add_argument("--warmup", type=int, default=300)

@@ -24,9 +24,10 @@ sys.path.insert(0, ROOT)
 from train import export  # noqa: E402
 from train.model import CRNN, greedy_decode  # noqa: E402
 
-# float32 C (any summation order, SIMD) vs float32 PyTorch over ~50 GRU steps:
+# float32 C (any summation order, SIMD) vs float32 PyTorch over ~50 GRU steps
+# (measured 0.6e-5 .. 1.2e-5 on the CASES below, engine of 17:30 UTC):
 # max |Δ log-probability|.  Float64 reference vs PyTorch is held to REF_ATOL.
-LOGPROB_ATOL = 2e-3
+LOGPROB_ATOL = 2e-4
 REF_ATOL = 1e-4
 
 CASES = [("float", 3), ("denseshift", 2), ("denseshift", 3), ("denseshift", 4),
