@@ -32,24 +32,28 @@ SVX_INLINE uint32_t f2u(float f)
     return u;
 }
 
-/* y[8k .. 8k+7] = alpha * acc for the valid rows of block k. */
-SVX_INLINE void store_block(const svx_wmat *w, int k, __m256 acc, float *y)
+/* y[8k .. 8k+7] = alpha * acc for the valid rows of block k (alpha NULL:
+ * acc as is, for the float kernels whose weights already include alpha). */
+SVX_INLINE void store_rows(const float *alpha, int rows, int k, __m256 acc, float *y)
 {
     int r0 = 8 * k;
-    if (w->alpha) {
-        if (r0 + 8 <= w->rows) {
-            _mm256_storeu_ps(y + r0, _mm256_mul_ps(acc, _mm256_loadu_ps(w->alpha + r0)));
+    if (alpha) {
+        if (r0 + 8 <= rows) {
+            _mm256_storeu_ps(y + r0, _mm256_mul_ps(acc, _mm256_loadu_ps(alpha + r0)));
             return;
         }
-    } else if (r0 + 8 <= w->rows) {
+    } else if (r0 + 8 <= rows) {
         _mm256_storeu_ps(y + r0, acc);
         return;
     }
     float tmp[8];
     _mm256_storeu_ps(tmp, acc);
-    for (int l = 0; l < 8 && r0 + l < w->rows; l++)
-        y[r0 + l] = w->alpha ? w->alpha[r0 + l] * tmp[l] : tmp[l];
+    for (int l = 0; l < 8 && r0 + l < rows; l++)
+        y[r0 + l] = alpha ? alpha[r0 + l] * tmp[l] : tmp[l];
 }
+
+#define store_block(w, k, acc, y) store_rows((w)->alpha, (w)->rows, (k), (acc), (y))
+#define store_block_f32(w, k, acc, y) store_rows(NULL, (w)->rows, (k), (acc), (y))
 
 void svx_mv_f32_avx2(const svx_wmat *w, const float *x, float *y)
 {
@@ -67,17 +71,17 @@ void svx_mv_f32_avx2(const svx_wmat *w, const float *x, float *y)
             a2 = _mm256_fmadd_ps(_mm256_load_ps(p + 2 * stride), xv, a2);
             a3 = _mm256_fmadd_ps(_mm256_load_ps(p + 3 * stride), xv, a3);
         }
-        store_block(w, k, a0, y);
-        store_block(w, k + 1, a1, y);
-        store_block(w, k + 2, a2, y);
-        store_block(w, k + 3, a3, y);
+        store_block_f32(w, k, a0, y);
+        store_block_f32(w, k + 1, a1, y);
+        store_block_f32(w, k + 2, a2, y);
+        store_block_f32(w, k + 3, a3, y);
     }
     for (; k < nblk; k++) {
         const float *w0 = w->f32_blk + (size_t)k * stride;
         __m256 a0 = _mm256_setzero_ps();
         for (int j = 0; j < cols; j++)
             a0 = _mm256_fmadd_ps(_mm256_load_ps(w0 + (size_t)j * 8u), _mm256_broadcast_ss(x + j), a0);
-        store_block(w, k, a0, y);
+        store_block_f32(w, k, a0, y);
     }
 }
 
