@@ -110,6 +110,38 @@ def test_c_frontend_rejects_nan_and_bad_params():
         Frontend(n_bananas=3)
 
 
+def _shiftvox_bin():
+    env = os.environ.get("SVX_BIN")
+    if env:
+        return env
+    lib = os.environ.get("SVX_LIB")
+    if lib and os.path.exists(os.path.join(os.path.dirname(lib), "shiftvox")):
+        return os.path.join(os.path.dirname(lib), "shiftvox")
+    return os.path.join(ROOT, "build", "shiftvox")
+
+
+# The command reads the file through libsndfile and streams it through the
+# same front end: only the int16 -> float conversion could differ.
+CLI_ATOL = 1e-5
+
+
+@pytest.mark.skipif(not os.path.exists(_shiftvox_bin()), reason="shiftvox command not built")
+def test_ctypes_features_equal_shiftvox_features(tmp_path):
+    import subprocess
+    rng = np.random.default_rng(8)
+    x = (0.2 * rng.standard_normal(SR + 1234)).clip(-1, 1)
+    wav, npy = str(tmp_path / "x.wav"), str(tmp_path / "x.npy")
+    sf.write(wav, x, SR, subtype="PCM_16")
+    r = subprocess.run([_shiftvox_bin(), "features", "-o", npy, wav], capture_output=True, text=True)
+    if r.returncode != 0 and "unknown" in (r.stderr + r.stdout).lower():
+        pytest.skip("this shiftvox has no features command")
+    assert r.returncode == 0, r.stderr
+    cli = np.load(npy)
+    ours = Frontend().compute(augment.load_audio(wav))
+    assert cli.shape == ours.shape == (1 + (SR + 1234 - 400) // 160, 40)
+    assert np.max(np.abs(cli - ours)) <= CLI_ATOL
+
+
 # --------------------------------------------------------------------------- augment
 
 def _fake_noise_bank(tmp_path, n_files=2):
