@@ -192,7 +192,7 @@ static int diagnose_open_failure(const char *path, long long n_bytes, const char
                             k_magic[i].what, n < 64 ? "truncated" : "malformed or unsupported",
                             n_bytes, sf_msg);
     return svx_fail(SVX_ERR_FORMAT,
-                    "%s: not a recognised audio format (%lld bytes; libsndfile: %s); raw PCM must be read with svx_audio_open_raw_fd",
+                    "%s: not a recognised audio format (%lld bytes; libsndfile: %s)",
                     path, n_bytes, sf_msg);
 }
 
@@ -229,12 +229,12 @@ int svx_audio_open_file(const char *path, int target_rate_hz, svx_audio_reader *
 
     if (info.channels < 1 || info.channels > SVX_AUDIO_MAX_CHANNELS) {
         sf_close(sf);
-        return svx_fail(SVX_ERR_BAD_AUDIO, "%s: %d channels, expected 1 .. %d", path, info.channels,
+        return svx_fail(SVX_ERR_BAD_AUDIO, "%s: declares %d channels, expected 1 .. %d", path, info.channels,
                         SVX_AUDIO_MAX_CHANNELS);
     }
     if (!rate_ok(info.samplerate)) {
         sf_close(sf);
-        return svx_fail(SVX_ERR_BAD_AUDIO, "%s: sample rate %d Hz, expected %d .. %d", path,
+        return svx_fail(SVX_ERR_BAD_AUDIO, "%s: declares a sample rate of %d Hz, expected %d .. %d", path,
                         info.samplerate, SVX_AUDIO_MIN_RATE_HZ, SVX_AUDIO_MAX_RATE_HZ);
     }
 
