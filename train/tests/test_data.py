@@ -23,7 +23,7 @@ SR = 16000
 # C float32 front end vs float64 NumPy reference, on log-mel values: the
 # reference computes the same formulas (include/shiftvox.h) in float64, so the
 # only difference is float32 rounding in the FFT and the filterbank sums.
-FEAT_ATOL = 2e-3
+FEAT_ATOL = 1e-4      # measured 3.0e-6 on the test signal
 # Measured SNR of add_noise against the requested value, dB.
 SNR_TOL_DB = 1e-3
 
