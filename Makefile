@@ -13,6 +13,8 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
+# OpenBLAS (Debian libopenblas-dev) for the sgemv baseline of `shiftvox bench`.
+BLAS_LIBS ?= -lopenblas
 CC ?= cc
 PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60

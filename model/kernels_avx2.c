@@ -155,6 +155,10 @@ SVX_INLINE void build_table(const svx_wmat *w, const table_consts *c, float xj, 
         __m256i v = _mm256_add_epi32(_mm256_set1_epi32((int32_t)xb), c->p);
         v = _mm256_and_si256(_mm256_xor_si256(v, c->s), c->z);
         _mm256_store_ps(t, _mm256_castsi256_ps(v));
+    } else if ((xb & 0x7FFFFFFFu) == 0) {
+        /* +-0 (common after ReLU): every entry is +-0, and a +-0 term cannot
+         * change a sum that starts at +0, so +0 everywhere is exact */
+        _mm256_store_ps(t, _mm256_setzero_ps());
     } else {
         svx_shift_table(w->enc, w->bits, xj, t);
     }

@@ -1,0 +1,589 @@
+/* shiftvox bench: kernels side by side on the model's own layer shapes, then
+ * the real-time factor of each pipeline stage, peak memory and model bytes.
+ *
+ * This is the one app that includes a private header (model/kernels.h): it
+ * measures the kernels themselves, as whisper.cpp's bench reaches into ggml. */
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "../model/model.h"
+#include "cli.h"
+#include "shiftvox.h"
+
+/* ---- timing ---- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+
+static double rnd(void)
+{
+    g_rng ^= g_rng >> 12;
+    g_rng ^= g_rng << 25;
+    g_rng ^= g_rng >> 27;
+    return (double)((g_rng * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ---- the kernels compared ---- */
+
+enum {
+    B_F32_SCALAR, B_F32_AVX2, B_BLAS, B_I8_AVX2, B_DS_SCALAR, B_DS_EXP, B_DS_TABLE,
+    B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_COUNT
+};
+static const char *const k_bnames[B_COUNT] = {
+    "f32-scalar", "f32-avx2", "openblas-sgemv", "i8-avx2", "denseshift-scalar",
+    "denseshift-exp-avx2", "denseshift-table-avx2", "deepshift-scalar", "deepshift-exp-avx2",
+    "deepshift-table-avx2"};
+
+typedef struct {
+    const char *layer;
+    int rows, cols, bits;
+    double calls_per_s;
+    svx_wmat ds, dps, i8;       /* same shape, random codes; ds carries the f32 copy */
+    float *x, *y, *scratch;
+    double ns[B_COUNT];         /* median ns per matvec, <0 if not run */
+    size_t bytes[B_COUNT];
+} shape_bench;
+
+static void *alloc32f(size_t n)
+{
+    size_t b = (n * sizeof(float) + 31u) & ~(size_t)31u;
+    void *p = aligned_alloc(32, b ? b : 32);
+    if (p)
+        memset(p, 0, b ? b : 32);
+    return p;
+}
+
+static int setup_shape(shape_bench *s)
+{
+    size_t n = (size_t)s->rows * (size_t)s->cols;
+    uint8_t *c = malloc(n), *d = malloc(n);
+    int8_t *q = malloc(n);
+    float *alpha = malloc((size_t)s->rows * sizeof(float));
+    if (!c || !d || !q || !alpha)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        c[i] = (uint8_t)(rnd() * (double)(1 << s->bits));
+        d[i] = (uint8_t)(rnd() * (double)(1 << s->bits));
+        q[i] = (int8_t)(rnd() * 255.0 - 127.0);
+    }
+    for (int r = 0; r < s->rows; r++)
+        alpha[r] = (float)(0.01 + 0.1 * rnd());
+    int rc = svx_wmat_init(&s->ds, SVX_ENC_DENSESHIFT, s->bits, s->rows, s->cols, alpha, c);
+    if (rc >= 0)
+        rc = svx_wmat_init(&s->dps, SVX_ENC_DEEPSHIFT, s->bits, s->rows, s->cols, alpha, d);
+    if (rc >= 0)
+        rc = svx_wmat_init(&s->i8, SVX_ENC_I8, 8, s->rows, s->cols, alpha, q);
+    free(c);
+    free(d);
+    free(q);
+    free(alpha);
+    if (rc < 0)
+        return rc;
+    s->x = alloc32f((size_t)s->cols);
+    s->y = alloc32f((size_t)s->rows + 8u);
+    s->scratch = alloc32f(svx_matvec_scratch_floats(&s->ds));
+    if (!s->x || !s->y || !s->scratch)
+        return -1;
+    /* ReLU-like activations would favour kernels that skip zeros; use dense ones. */
+    for (int j = 0; j < s->cols; j++)
+        s->x[j] = (float)(rnd() * 2.0 - 1.0);
+    for (int k = 0; k < B_COUNT; k++)
+        s->ns[k] = -1.0;
+    return 0;
+}
+
+static void free_shape(shape_bench *s)
+{
+    svx_wmat_free(&s->ds);
+    svx_wmat_free(&s->dps);
+    svx_wmat_free(&s->i8);
+    free(s->x);
+    free(s->y);
+    free(s->scratch);
+}
+
+/* Which matrix and svx kernel a bench kernel uses (-1: not an svx kernel). */
+static svx_wmat *bench_target(shape_bench *s, int b, svx_kernel_id *k)
+{
+    static const int map[B_COUNT] = {SVX_K_F32_REF, SVX_K_F32_AVX2, -1, SVX_K_I8_AVX2,
+                                     SVX_K_DS_SCALAR, SVX_K_DS_EXP_AVX2, SVX_K_DS_TABLE_AVX2,
+                                     SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_AVX2, SVX_K_DPS_TABLE_AVX2};
+    *k = (svx_kernel_id)map[b];
+    if (b == B_I8_AVX2)
+        return &s->i8;
+    if (b >= B_DPS_SCALAR)
+        return &s->dps;
+    return &s->ds;
+}
+
+static void run_kernel(shape_bench *s, int b, long n_calls)
+{
+    svx_kernel_id k;
+    svx_wmat *w = bench_target(s, b, &k);
+    if (b == B_BLAS) {
+        for (long i = 0; i < n_calls; i++)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, s->rows, s->cols, 1.0f, s->ds.f32, s->cols,
+                        s->x, 1, 0.0f, s->y, 1);
+        return;
+    }
+    for (long i = 0; i < n_calls; i++)
+        svx_matvec(w, k, s->x, s->y, s->scratch);
+}
+
+static int kernel_available(shape_bench *s, int b)
+{
+    svx_kernel_id k;
+    svx_wmat *w = bench_target(s, b, &k);
+    if (b == B_BLAS)
+        return svx_wmat_prepare(&s->ds, SVX_K_F32_REF) >= 0;
+    return svx_kernel_supported(w, k) && svx_wmat_prepare(w, k) >= 0;
+}
+
+/* Interleaved measurement: each repetition times every kernel on every
+ * shape once, for about slice_s seconds each; the median is kept. */
+static void measure_kernels(shape_bench *sh, int n_shapes, double seconds, int reps)
+{
+    double slice = seconds / (double)(reps * n_shapes * B_COUNT);
+    double *samples = malloc(sizeof(double) * (size_t)reps * (size_t)n_shapes * B_COUNT);
+    long calls[64][B_COUNT];
+    for (int i = 0; i < n_shapes; i++)
+        for (int b = 0; b < B_COUNT; b++) {
+            calls[i][b] = 0;
+            if (!kernel_available(&sh[i], b))
+                continue;
+            sh[i].bytes[b] = b == B_BLAS ? (size_t)sh[i].rows * (size_t)sh[i].cols * 4u : 0;
+            if (b != B_BLAS) {
+                svx_kernel_id k;
+                svx_wmat *w = bench_target(&sh[i], b, &k);
+                sh[i].bytes[b] = svx_kernel_weight_bytes(w, k);
+            }
+            /* calibrate: calls that take about one slice */
+            long n = 1;
+            for (;;) {
+                double t0 = now_s();
+                run_kernel(&sh[i], b, n);
+                double dt = now_s() - t0;
+                if (dt > slice * 0.5 || n > (1L << 24)) {
+                    calls[i][b] = (long)fmax(1.0, (double)n * slice / fmax(dt, 1e-9));
+                    break;
+                }
+                n *= 4;
+            }
+        }
+    for (int r = 0; r < reps; r++)
+        for (int i = 0; i < n_shapes; i++)
+            for (int b = 0; b < B_COUNT; b++) {
+                if (!calls[i][b])
+                    continue;
+                double t0 = now_s();
+                run_kernel(&sh[i], b, calls[i][b]);
+                double dt = now_s() - t0;
+                samples[((size_t)i * B_COUNT + (size_t)b) * (size_t)reps + (size_t)r] =
+                    1e9 * dt / (double)calls[i][b];
+            }
+    for (int i = 0; i < n_shapes; i++)
+        for (int b = 0; b < B_COUNT; b++)
+            if (calls[i][b])
+                sh[i].ns[b] = median(samples + ((size_t)i * B_COUNT + (size_t)b) * (size_t)reps, reps);
+    free(samples);
+}
+
+/* ---- default model: the planned ~150k-weight CRNN, random weights ---- */
+
+static int default_model_bytes(uint8_t **out, size_t *n)
+{
+    enum { M = 40, C1 = 16, F1 = 20, C2 = 16, F2 = 10, H = 160, V = 29 };
+    static float mean[M], istd[M], b1[C1], b2[C2], bih[3 * H], bhh[3 * H], bo[V];
+    static float w1[C1 * 15], a2[C2], aih[3 * H], ahh[3 * H], ao[V];
+    static uint8_t c2[C2 * C1 * 9], cih[3 * H * C2 * F2], chh[3 * H * H];
+    static int8_t qo[V * H];
+    for (int i = 0; i < M; i++) {
+        mean[i] = (float)(rnd() - 0.5);
+        istd[i] = 1.0f;
+    }
+    for (size_t i = 0; i < sizeof w1 / sizeof w1[0]; i++)
+        w1[i] = (float)(rnd() - 0.5);
+    for (size_t i = 0; i < sizeof c2; i++)
+        c2[i] = (uint8_t)(rnd() * 8);
+    for (size_t i = 0; i < sizeof cih; i++)
+        cih[i] = (uint8_t)(rnd() * 8);
+    for (size_t i = 0; i < sizeof chh; i++)
+        chh[i] = (uint8_t)(rnd() * 8);
+    for (size_t i = 0; i < sizeof qo; i++)
+        qo[i] = (int8_t)(rnd() * 255 - 127);
+    for (int i = 0; i < C2; i++)
+        a2[i] = 0.02f;
+    for (int i = 0; i < 3 * H; i++) {
+        aih[i] = 0.01f;
+        ahh[i] = 0.01f;
+        bih[i] = bhh[i] = 0.0f;
+    }
+    for (int i = 0; i < V; i++)
+        ao[i] = 0.01f;
+    svx_layer_desc L[5] = {
+        {SVX_LAYER_NORM, "norm", 1, {M}, 2,
+         {{0, 0, 32, M, 1, NULL, mean}, {0, 0, 32, M, 1, NULL, istd}}},
+        {SVX_LAYER_CONV2D, "conv1", 10, {1, M, C1, F1, 3, 5, 1, 2, 2, 1}, 2,
+         {{1, SVX_ENC_F32, 32, C1, 15, NULL, w1}, {0, 0, 32, C1, 1, NULL, b1}}},
+        {SVX_LAYER_CONV2D, "conv2", 10, {C1, F1, C2, F2, 3, 3, 2, 2, 1, 1}, 2,
+         {{1, SVX_ENC_DENSESHIFT, 3, C2, C1 * 9, a2, c2}, {0, 0, 32, C2, 1, NULL, b2}}},
+        {SVX_LAYER_GRU, "gru", 2, {C2 * F2, H}, 4,
+         {{1, SVX_ENC_DENSESHIFT, 3, 3 * H, C2 * F2, aih, cih},
+          {1, SVX_ENC_DENSESHIFT, 3, 3 * H, H, ahh, chh},
+          {0, 0, 32, 3 * H, 1, NULL, bih}, {0, 0, 32, 3 * H, 1, NULL, bhh}}},
+        {SVX_LAYER_LINEAR, "out", 3, {H, V, 0}, 2,
+         {{1, SVX_ENC_I8, 8, V, H, ao, qo}, {0, 0, 32, V, 1, NULL, bo}}},
+    };
+    svx_layer_desc all[6];
+    memcpy(all, L, sizeof L);
+    all[5] = (svx_layer_desc){SVX_LAYER_LOGSOFTMAX, "logsoftmax", 1, {V}, 0, {{0}}};
+    svx_model_desc d;
+    memset(&d, 0, sizeof d);
+    svx_frontend_params_default(&d.fe);
+    d.n_symbols = V;
+    d.symbols = svx_default_symbols;
+    d.meta = "{\"note\": \"random weights, shiftvox bench default architecture\"}";
+    d.n_layers = 6;
+    d.layers = all;
+    return svx_model_serialize(&d, out, n, NULL);
+}
+
+/* ---- pipeline stages: each returns seconds of compute for audio_s of audio ---- */
+
+typedef struct {
+    const svx_model *model;
+    double audio_s;
+    float *pcm;
+    size_t n_samples;
+    float *feats;
+    int n_frames;
+} pipe_ctx;
+
+static double stage_frontend(pipe_ctx *c, int choice)
+{
+    (void)choice;
+    svx_frontend *fe;
+    if (svx_frontend_create(svx_model_frontend(c->model), &fe) < 0)
+        return -1.0;
+    int n_mels = svx_model_n_inputs(c->model);
+    double t0 = now_s();
+    size_t done = 0;
+    int frames = 0;
+    while (done < c->n_samples) {
+        size_t used = 0;
+        int k = svx_frontend_process(fe, c->pcm + done, c->n_samples - done, &used,
+                                     c->feats + (size_t)frames * (size_t)n_mels, c->n_frames - frames);
+        if (k < 0 || (used == 0 && k == 0))
+            break;
+        frames += k;
+        done += used;
+    }
+    double dt = now_s() - t0;
+    svx_frontend_destroy(fe);
+    c->n_frames = frames;
+    return dt;
+}
+
+static double stage_model(pipe_ctx *c, int choice)
+{
+    double best = -1.0;
+    svx_model_options opt;
+    svx_model_options_default(&opt);
+    opt.kernel = (svx_kernel_choice)choice;
+    (void)opt;
+    svx_model_state *st;
+    if (svx_model_state_create(c->model, &st) < 0)
+        return -1.0;
+    float lp[SVX_MAX_SYMBOLS];
+    for (int rep = 0; rep < 3; rep++) {
+        svx_model_state_reset(st);
+        double t0 = now_s();
+        for (int i = 0; i < c->n_frames; i++)
+            svx_model_state_push(st, c->feats + (size_t)i * (size_t)svx_model_n_inputs(c->model), lp);
+        double dt = now_s() - t0;
+        if (best < 0 || dt < best)
+            best = dt;
+    }
+    svx_model_state_destroy(st);
+    return best;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: shiftvox bench [--model FILE] [--seconds S] [--reps N] [--json]\n"
+               "  Kernel throughput on the model's layer shapes (default: a random ~150k-weight\n"
+               "  DenseShift-3 CRNN), ratios, real-time factor per stage, peak memory.\n"
+               "  --seconds S   total time for the kernel measurements (default 6)\n"
+               "  --reps N      interleaved repetitions, the median is kept (default 7)\n"
+               "  --json        one JSON object instead of the tables\n"
+               "  --save-default FILE  write the default random model to FILE and exit\n");
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *model_path = NULL;
+    double seconds = 6.0;
+    int reps = 7, json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model_path = argv[++i];
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!strcmp(argv[i], "--save-default") && i + 1 < argc) {
+            /* writes the default random model (for profiling and tests) and exits */
+            uint8_t *b;
+            size_t nb;
+            FILE *f = fopen(argv[++i], "wb");
+            if (!f || default_model_bytes(&b, &nb) < 0 || fwrite(b, 1, nb, f) != nb) {
+                fprintf(stderr, "shiftvox bench: cannot write %s\n", argv[i]);
+                if (f)
+                    fclose(f);
+                return 1;
+            }
+            free(b);
+            return fclose(f) == 0 ? 0 : 1;
+        }
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "shiftvox bench: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!(seconds > 0.0) || reps < 1 || reps > 101) {
+        fprintf(stderr, "shiftvox bench: --seconds must be > 0 and --reps in 1..101\n");
+        return 2;
+    }
+    openblas_set_num_threads(1);
+
+    /* the model: given, or the default architecture with random weights */
+    svx_model *model[3] = {NULL, NULL, NULL};
+    uint8_t *buf = NULL;
+    size_t n_buf = 0;
+    for (int choice = 0; choice < 3; choice++) {
+        svx_model_options opt;
+        svx_model_options_default(&opt);
+        opt.kernel = (svx_kernel_choice)choice;
+        int rc;
+        if (model_path) {
+            rc = svx_model_load_ex(model_path, &opt, &model[choice]);
+        } else {
+            if (!buf && default_model_bytes(&buf, &n_buf) < 0) {
+                fprintf(stderr, "shiftvox bench: %s\n", svx_last_error_message());
+                return 1;
+            }
+            rc = svx_model_load_memory(buf, n_buf, &opt, &model[choice]);
+        }
+        if (rc < 0) {
+            fprintf(stderr, "shiftvox bench: %s\n", svx_last_error_message());
+            for (int k = 0; k < choice; k++)
+                svx_model_destroy(model[k]);
+            free(buf);
+            return 1;
+        }
+    }
+    size_t file_bytes = model[0]->file_bytes;
+    free(buf);
+
+    /* kernels on each weight matrix's shape */
+    shape_bench sh[64];
+    int n_sh = 0;
+    const svx_wmat *w;
+    const char *lname;
+    double cps;
+    size_t n_weights = 0;
+    while (n_sh < 64 && (w = svx_model_matrix(model[0], n_sh, &lname, &cps)) != NULL) {
+        shape_bench *s = &sh[n_sh];
+        memset(s, 0, sizeof *s);
+        s->layer = lname;
+        s->rows = w->rows;
+        s->cols = w->cols;
+        s->bits = (w->enc == SVX_ENC_DENSESHIFT || w->enc == SVX_ENC_DEEPSHIFT) ? w->bits : 3;
+        s->calls_per_s = cps;
+        n_weights += (size_t)w->rows * (size_t)w->cols;
+        if (setup_shape(s) < 0) {
+            fprintf(stderr, "shiftvox bench: out of memory\n");
+            return 1;
+        }
+        n_sh++;
+    }
+    measure_kernels(sh, n_sh, seconds, reps);
+
+    /* per second of audio: all matrices at their call rates */
+    double us_per_s[B_COUNT];
+    size_t bytes_tot[B_COUNT];
+    int all_ok[B_COUNT];
+    for (int b = 0; b < B_COUNT; b++) {
+        us_per_s[b] = 0.0;
+        bytes_tot[b] = 0;
+        all_ok[b] = 1;
+        for (int i = 0; i < n_sh; i++) {
+            if (sh[i].ns[b] < 0) {
+                all_ok[b] = 0;
+                continue;
+            }
+            us_per_s[b] += 1e-3 * sh[i].ns[b] * sh[i].calls_per_s;
+            bytes_tot[b] += sh[i].bytes[b];
+        }
+    }
+#define RATIO(a, b) ((all_ok[a] && all_ok[b] && us_per_s[a] > 0) ? us_per_s[b] / us_per_s[a] : NAN)
+    int ds_best = (all_ok[B_DS_TABLE] && us_per_s[B_DS_TABLE] <= us_per_s[B_DS_EXP]) ? B_DS_TABLE
+                  : all_ok[B_DS_EXP] ? B_DS_EXP : B_DS_SCALAR;
+    int f32_best = all_ok[B_F32_AVX2] ? B_F32_AVX2 : B_F32_SCALAR;
+
+    /* pipeline: 10 s of noise-like audio through each stage */
+    pipe_ctx pc;
+    memset(&pc, 0, sizeof pc);
+    pc.model = model[0];
+    pc.audio_s = 10.0;
+    pc.n_samples = (size_t)(pc.audio_s * svx_model_frontend(model[0])->sample_rate_hz);
+    pc.pcm = malloc(pc.n_samples * sizeof(float));
+    pc.n_frames = (int)svx_frontend_n_frames(svx_model_frontend(model[0]), pc.n_samples);
+    pc.feats = malloc((size_t)pc.n_frames * (size_t)svx_model_n_inputs(model[0]) * sizeof(float) + 4);
+    for (size_t i = 0; i < pc.n_samples; i++)
+        pc.pcm[i] = (float)(0.1 * (rnd() - 0.5) + 0.2 * sin(0.05 * (double)i));
+    double t_fe = stage_frontend(&pc, 0);
+    double t_model[3];
+    for (int c = 0; c < 3; c++) {
+        pc.model = model[c];
+        t_model[c] = stage_model(&pc, c);
+    }
+    pc.model = model[0];
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double peak_mib = (double)ru.ru_maxrss / 1024.0;
+    static const char *const choice_name[3] = {"auto", "scalar", "float-ref"};
+
+    if (json) {
+        printf("{\"model\": \"%s\", \"avx2\": %d, \"weights\": %zu, \"model_file_bytes\": %zu, "
+               "\"model_tensor_bytes\": %zu, \"state_bytes\": %zu, \"reps\": %d, \"shapes\": [",
+               model_path ? model_path : "default-random", svx_cpu_has_avx2(), n_weights, file_bytes,
+               svx_model_weight_bytes(model[0]), svx_model_state_bytes(model[0]), reps);
+        for (int i = 0; i < n_sh; i++) {
+            printf("%s{\"layer\": \"%s\", \"rows\": %d, \"cols\": %d, \"bits\": %d, \"calls_per_s\": %.1f, "
+                   "\"gmacs\": {", i ? ", " : "", sh[i].layer, sh[i].rows, sh[i].cols, sh[i].bits,
+                   sh[i].calls_per_s);
+            int first = 1;
+            for (int b = 0; b < B_COUNT; b++)
+                if (sh[i].ns[b] >= 0) {
+                    printf("%s\"%s\": %.3f", first ? "" : ", ", k_bnames[b],
+                           (double)sh[i].rows * sh[i].cols / sh[i].ns[b]);
+                    first = 0;
+                }
+            printf("}}");
+        }
+        printf("], \"us_per_audio_s\": {");
+        int first = 1;
+        for (int b = 0; b < B_COUNT; b++)
+            if (all_ok[b]) {
+                printf("%s\"%s\": %.2f", first ? "" : ", ", k_bnames[b], us_per_s[b]);
+                first = 0;
+            }
+        printf("}, \"weight_bytes\": {");
+        first = 1;
+        for (int b = 0; b < B_COUNT; b++)
+            if (all_ok[b]) {
+                printf("%s\"%s\": %zu", first ? "" : ", ", k_bnames[b], bytes_tot[b]);
+                first = 0;
+            }
+        printf("}, \"ratios\": {\"denseshift_over_deepshift_exp\": %.3f, "
+               "\"denseshift_over_deepshift_table\": %.3f, \"denseshift_over_deepshift_scalar\": %.3f, "
+               "\"denseshift_over_f32_simd\": %.3f, \"denseshift_over_openblas\": %.3f}, ",
+               RATIO(ds_best, B_DPS_EXP), RATIO(ds_best, B_DPS_TABLE),
+               RATIO(B_DS_SCALAR, B_DPS_SCALAR), RATIO(ds_best, f32_best), RATIO(ds_best, B_BLAS));
+        printf("\"rtf\": {\"frontend\": %.6f", t_fe / pc.audio_s);
+        for (int c = 0; c < 3; c++)
+            printf(", \"model_%s\": %.6f", choice_name[c], t_model[c] / pc.audio_s);
+        printf(", \"decoder\": null}, \"peak_rss_mib\": %.1f}\n", peak_mib);
+    } else {
+        printf("shiftvox bench: %s, %zu weights, 1 thread, AVX2+FMA %s\n",
+               model_path ? model_path : "default architecture with random weights", n_weights,
+               svx_cpu_has_avx2() ? "yes" : "no");
+        printf("\nkernel throughput, GMAC/s (median of %d interleaved runs), on the model's shapes:\n",
+               reps);
+        printf("%-10s %-9s %4s %7s", "layer", "shape", "bits", "calls/s");
+        static const int show[] = {B_F32_SCALAR, B_F32_AVX2, B_BLAS, B_I8_AVX2, B_DS_SCALAR, B_DS_EXP,
+                                   B_DS_TABLE, B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE};
+        static const char *const shortn[] = {"f32", "f32-avx2", "openblas", "i8-avx2", "ds-scal",
+                                             "ds-exp", "ds-table", "dps-scal", "dps-exp", "dps-table"};
+        for (size_t b = 0; b < sizeof show / sizeof show[0]; b++)
+            printf(" %9s", shortn[b]);
+        printf("\n");
+        for (int i = 0; i < n_sh; i++) {
+            char shape[32];
+            snprintf(shape, sizeof shape, "%dx%d", sh[i].rows, sh[i].cols);
+            printf("%-10s %-9s %4d %7.0f", sh[i].layer, shape, sh[i].bits, sh[i].calls_per_s);
+            for (size_t b = 0; b < sizeof show / sizeof show[0]; b++) {
+                if (sh[i].ns[show[b]] < 0)
+                    printf(" %9s", "-");
+                else
+                    printf(" %9.2f", (double)sh[i].rows * sh[i].cols / sh[i].ns[show[b]]);
+            }
+            printf("\n");
+        }
+        printf("\nall layers at their call rates, per second of audio:\n");
+        printf("%-24s %12s %14s\n", "kernel", "us / audio s", "weight bytes");
+        for (int b = 0; b < B_COUNT; b++)
+            if (all_ok[b])
+                printf("%-24s %12.1f %14zu\n", k_bnames[b], us_per_s[b], bytes_tot[b]);
+        printf("\nratios (throughput, >1 means DenseShift is faster; DenseShift = %s):\n",
+               k_bnames[ds_best]);
+        printf("  DenseShift / DeepShift per-weight (exp-add + zero mask) %6.2fx\n",
+               RATIO(ds_best, B_DPS_EXP));
+        printf("  DenseShift / DeepShift with the same table trick         %6.2fx\n",
+               RATIO(ds_best, B_DPS_TABLE));
+        printf("  DenseShift scalar / DeepShift scalar                     %6.2fx\n",
+               RATIO(B_DS_SCALAR, B_DPS_SCALAR));
+        printf("  DenseShift / float32 %-10s                         %6.2fx  (weight bytes %.1fx fewer)\n",
+               k_bnames[f32_best], RATIO(ds_best, f32_best),
+               bytes_tot[ds_best] ? (double)bytes_tot[f32_best] / (double)bytes_tot[ds_best] : NAN);
+        printf("  DenseShift / OpenBLAS cblas_sgemv (1 thread)             %6.2fx\n",
+               RATIO(ds_best, B_BLAS));
+        printf("\npipeline on one core, %.0f s of audio (real-time factor = compute / audio time):\n",
+               pc.audio_s);
+        printf("  front end            RTF %.5f\n", t_fe / pc.audio_s);
+        for (int c = 0; c < 3; c++)
+            printf("  model (%-9s)    RTF %.5f  (%.0fx faster than real time)\n", choice_name[c],
+                   t_model[c] / pc.audio_s, pc.audio_s / t_model[c]);
+        printf("  decoder              (not built yet)\n");
+        printf("\nmodel file %zu bytes (tensors %zu), state %zu bytes per stream, peak RSS %.1f MiB\n",
+               file_bytes, svx_model_weight_bytes(model[0]), svx_model_state_bytes(model[0]), peak_mib);
+    }
+    for (int i = 0; i < n_sh; i++)
+        free_shape(&sh[i]);
+    free(pc.pcm);
+    free(pc.feats);
+    for (int c = 0; c < 3; c++)
+        svx_model_destroy(model[c]);
+    return 0;
+}
