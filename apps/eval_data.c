@@ -20,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "shiftvox.h"
@@ -655,3 +659,100 @@ void eval_set_free(eval_set *set)
     free(set->noise);
     memset(set, 0, sizeof *set);
 }
+
+/* ------------------------------------------------------------------------- */
+/* Output helpers shared by the classification and stream reports            */
+/* ------------------------------------------------------------------------- */
+
+void eval_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* A JSON number; non-finite values become null. */
+void eval_json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+double eval_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int eval_mkdir_p(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/* Runs gnuplot on script; 0 on success. Says so and returns -1 when gnuplot
+ * is missing or fails (the data and script stay for the user). */
+int eval_run_gnuplot(const char *script)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "shiftvox eval: cannot start gnuplot: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        execlp("gnuplot", "gnuplot", script, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+        fprintf(stderr, "shiftvox eval: gnuplot not found (Debian: apt-get install gnuplot-nox); "
+                        "kept %s and its data for later\n", script);
+        return -1;
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "shiftvox eval: gnuplot failed on %s\n", script);
+        return -1;
+    }
+    return 0;
+}
+
+int eval_write_json_head(FILE *f, const eval_opts *o, const eval_set *set)
+{
+    fprintf(f, "{\n  \"input\": ");
+    eval_json_str(f, o->input);
+    fprintf(f, ",\n  \"model\": ");
+    eval_json_str(f, o->model_path ? o->model_path : app_default_model());
+    fprintf(f, ",\n  \"layout\": \"%s\",\n  \"list\": ", eval_layout_name(set->layout));
+    eval_json_str(f, set->layout == EVAL_LAYOUT_FULL ? o->list : "");
+    fprintf(f, ",\n  \"split\": ");
+    eval_json_str(f, o->split ? o->split : "");
+    fprintf(f, ",\n  \"task\": %d,\n  \"seed\": %llu,\n  \"mode\": \"%s\",\n", o->task,
+            (unsigned long long)o->seed, o->stream ? "stream" : "classify");
+    return 0;
+}
+

@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "shiftvox.h"
 
 /* The 35 words of Speech Commands v0.02 (v0.01 has the first 30); the first
  * ten are the keywords of the 12-class task. */
@@ -79,5 +82,30 @@ int eval_read_audio(const char *path, int rate_hz, float **pcm, size_t *n_sample
 /* Deterministic random numbers (splitmix64). */
 uint64_t eval_rand_next(uint64_t *state);
 double eval_rand_uniform(uint64_t *state);   /* [0, 1) */
+
+/* Options of `shiftvox eval` (cmd_eval.c parses them). */
+typedef struct {
+    const char *input, *model_path, *report, *plots, *noise_dir, *keywords, *save_audio;
+    eval_layout layout;
+    const char *list, *split;
+    int task, jobs, quiet, want_silence, stream, progress;
+    long limit;
+    uint64_t seed;
+    double target_fa, gap_min, gap_max, snr_min, snr_max, refractory;
+} eval_opts;
+
+/* JSON string (escaped, quoted) and number (null when not finite). */
+void eval_json_str(FILE *f, const char *s);
+void eval_json_num(FILE *f, double v);
+/* The report's common head: input, model, layout, list, split, task, seed, mode. */
+int eval_write_json_head(FILE *f, const eval_opts *o, const eval_set *set);
+double eval_now_s(void);                      /* monotonic seconds */
+int eval_mkdir_p(const char *dir);            /* 0 or -1 (errno set) */
+/* Runs gnuplot on a script: 0 on success; -1 after saying that gnuplot is
+ * missing or failed (the script and its data stay for the user). */
+int eval_run_gnuplot(const char *script);
+
+/* --stream mode (eval_stream.c): returns the command's exit status. */
+int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *set);
 
 #endif

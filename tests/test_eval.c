@@ -1,0 +1,596 @@
+/* shiftvox eval end to end, with a model whose output we control.
+ *
+ * The "tone model" is one linear layer + log-softmax over the log-mel frame:
+ * letter i (a..z) fires when mel band 12+i holds a strong tone, the blank
+ * fires otherwise. A word is then "spoken" as one 60 ms tone per letter at
+ * that band's centre frequency, 50 ms apart, on quiet noise: the model's CTC
+ * posteriors spell the word, so svx_classify_clip must pick it. Folders in the
+ * three Speech Commands layouts are generated with such clips (some
+ * deliberately in the wrong folder), so the confusion matrix eval must print
+ * is known in advance. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../model/model.h"
+#include "shiftvox.h"
+#include "testutil.h"
+
+#define RATE 16000
+#define PI 3.14159265358979323846
+#define TONE_BAND0 12       /* band of letter 'a' */
+#define TONE_GAIN 3.0f      /* logit per nat of log-mel energy */
+#define TONE_AMP 0.3
+#define NOISE_STD 0.002
+
+/* Centre frequency of mel band k (HTK mel, the front end's filterbank). */
+static double band_centre_hz(const svx_frontend_params *p, int k)
+{
+    double m0 = 2595.0 * log10(1.0 + p->fmin_hz / 700.0);
+    double m1 = 2595.0 * log10(1.0 + p->fmax_hz / 700.0);
+    double m = m0 + (k + 1) * (m1 - m0) / (p->n_mels + 1);
+    return 700.0 * (pow(10.0, m / 2595.0) - 1.0);
+}
+
+/* Writes the tone model to path; 0 on success. */
+static int write_tone_model(const char *path)
+{
+    svx_frontend_params fe;
+    svx_frontend_params_default(&fe);
+    enum { V = 29 };
+    const int F = fe.n_mels;
+    float *w = calloc((size_t)V * (size_t)F, sizeof *w), bias[V];
+    if (!w)
+        return -1;
+    for (int s = 0; s < V; s++)
+        bias[s] = 0.0f;
+    bias[1] = bias[2] = -40.0f;               /* space and apostrophe: never */
+    for (int i = 0; i < 26; i++)
+        w[(size_t)(3 + i) * (size_t)F + (size_t)(TONE_BAND0 + i)] = TONE_GAIN;
+    /* blank: logit 0, i.e. a letter wins when its band's log energy is > 0
+     * (a tone at TONE_AMP gives about +7, the noise about -6). */
+    svx_layer_desc layers[2];
+    memset(layers, 0, sizeof layers);
+    layers[0].type = SVX_LAYER_LINEAR;
+    layers[0].name = "out";
+    layers[0].n_params = 3;
+    layers[0].params[0] = F;
+    layers[0].params[1] = V;
+    layers[0].params[2] = 0;
+    layers[0].n_tensors = 2;
+    layers[0].t[0] = (svx_tensor_desc){1, SVX_ENC_F32, 32, V, F, NULL, w};
+    layers[0].t[1] = (svx_tensor_desc){0, SVX_ENC_F32, 32, V, 1, NULL, bias};
+    layers[1].type = SVX_LAYER_LOGSOFTMAX;
+    layers[1].name = "logsoftmax";
+    layers[1].n_params = 1;
+    layers[1].params[0] = V;
+    svx_model_desc d;
+    memset(&d, 0, sizeof d);
+    d.fe = fe;
+    d.n_symbols = V;
+    d.symbols = svx_default_symbols;
+    d.meta = "{\"test\": \"tone model\"}";
+    d.n_layers = 2;
+    d.layers = layers;
+    uint8_t *bytes;
+    size_t n;
+    int rc = svx_model_serialize(&d, &bytes, &n, NULL);
+    free(w);
+    if (rc < 0)
+        return -1;
+    rc = tu_write_file(path, bytes, n);
+    free(bytes);
+    return rc;
+}
+
+static uint64_t g_noise_state = 1;
+
+static double noise_normal(void)
+{
+    /* xorshift64* + Box-Muller, independent of the runner's seed so that
+     * generated folders are the same on every run. */
+    double u[2];
+    for (int k = 0; k < 2; k++) {
+        g_noise_state ^= g_noise_state >> 12;
+        g_noise_state ^= g_noise_state << 25;
+        g_noise_state ^= g_noise_state >> 27;
+        u[k] = (double)((g_noise_state * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
+    }
+    if (u[0] < 1e-300)
+        u[0] = 1e-300;
+    return sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+/* One second (or more for long words) of noise with the word's tones. */
+static float *synth_word(const char *word, size_t *n_out)
+{
+    svx_frontend_params fe;
+    svx_frontend_params_default(&fe);
+    const size_t tone = 960, gap = 800, fade = 80, start = 2400;
+    size_t n = start + strlen(word) * (tone + gap) + 2400;
+    if (n < RATE)
+        n = RATE;
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; x && i < n; i++)
+        x[i] = (float)(NOISE_STD * noise_normal());
+    size_t pos = start;
+    for (const char *c = word; x && *c; c++, pos += tone + gap) {
+        double f = band_centre_hz(&fe, TONE_BAND0 + (*c - 'a'));
+        for (size_t i = 0; i < tone; i++) {
+            double env = 1.0;
+            if (i < fade)
+                env = 0.5 - 0.5 * cos(PI * (double)i / fade);
+            else if (i >= tone - fade)
+                env = 0.5 - 0.5 * cos(PI * (double)(tone - i) / fade);
+            x[pos + i] += (float)(TONE_AMP * env * sin(2.0 * PI * f * (double)i / RATE));
+        }
+    }
+    *n_out = n;
+    return x;
+}
+
+static void put_le(uint8_t *p, uint32_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* 16-bit PCM mono WAV. */
+static int write_wav(const char *path, const float *x, size_t n)
+{
+    size_t nb = 44 + 2 * n;
+    uint8_t *b = malloc(nb);
+    if (!b)
+        return -1;
+    memcpy(b, "RIFF", 4);
+    put_le(b + 4, (uint32_t)(nb - 8), 4);
+    memcpy(b + 8, "WAVEfmt ", 8);
+    put_le(b + 16, 16, 4);
+    put_le(b + 20, 1, 2);
+    put_le(b + 22, 1, 2);
+    put_le(b + 24, RATE, 4);
+    put_le(b + 28, RATE * 2, 4);
+    put_le(b + 32, 2, 2);
+    put_le(b + 34, 16, 2);
+    memcpy(b + 36, "data", 4);
+    put_le(b + 40, (uint32_t)(2 * n), 4);
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i] * 32767.0;
+        v = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+        put_le(b + 44 + 2 * i, (uint32_t)(int16_t)lrint(v), 2);
+    }
+    int rc = tu_write_file(path, b, nb);
+    free(b);
+    return rc;
+}
+
+static void mkdirs(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(buf, 0777);
+            *p = '/';
+        }
+    mkdir(buf, 0777);
+}
+
+/* Writes root/rel as a clip of `spoken` (rel's folders are created). */
+static void put_clip(const char *root, const char *rel, const char *spoken)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    mkdirs(path);
+    *slash = '/';
+    size_t n;
+    float *x = synth_word(spoken, &n);
+    CU_ASSERT_FATAL(x != NULL);
+    CU_ASSERT_EQUAL(write_wav(path, x, n), 0);
+    free(x);
+}
+
+static void put_text(const char *root, const char *rel, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    CU_ASSERT_EQUAL(tu_write_file(path, text, strlen(text)), 0);
+}
+
+static const char *model_path(void)
+{
+    static char path[512];
+    if (!path[0]) {
+        tu_tmp_path(path, sizeof path, "tone.svxm");
+        if (write_tone_model(path) != 0)
+            path[0] = '\0';
+    }
+    return path;
+}
+
+/* The library alone: the tone model's posteriors over a synthesised word
+ * make svx_classify_clip pick that word among the 35 and silence. */
+static void test_tone_model_classifies(void)
+{
+    svx_model *m;
+    CU_ASSERT_FATAL(model_path()[0] != '\0');
+    CU_ASSERT_EQUAL_FATAL(svx_model_load(model_path(), &m), SVX_OK);
+    static const char *const words[] = {
+        "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "zero", "one",
+        "two", "three", "four", "five", "six", "seven", "eight", "nine", "bed", "bird", "cat",
+        "dog", "happy", "house", "marvin", "sheila", "tree", "wow", "backward", "forward",
+        "follow", "learn", "visual", ""};
+    const int n_cand = (int)(sizeof words / sizeof words[0]);
+    const svx_frontend_params *fp = svx_model_frontend(m);
+    const int V = svx_model_n_symbols(m);
+    for (int w = 0; w < n_cand; w++) {
+        size_t n;
+        float *x = synth_word(words[w], &n);
+        size_t nf = svx_frontend_n_frames(fp, n);
+        float *feats = malloc(nf * (size_t)fp->n_mels * sizeof *feats);
+        float *lp = malloc(nf * (size_t)V * sizeof *lp);
+        CU_ASSERT_FATAL(x && feats && lp);
+        CU_ASSERT_EQUAL_FATAL(svx_features_compute(fp, x, n, feats, nf), (int)nf);
+        svx_model_state *st;
+        CU_ASSERT_EQUAL_FATAL(svx_model_state_create(m, &st), SVX_OK);
+        int T = 0;
+        for (size_t f = 0; f < nf; f++)
+            T += svx_model_state_push(st, feats + f * (size_t)fp->n_mels, lp + (size_t)T * (size_t)V);
+        CU_ASSERT_EQUAL(T, (int)nf);
+        double scores[64];
+        int best = svx_classify_clip(m, lp, T, words, n_cand, scores);
+        if (best != w)
+            printf("\n  '%s' classified as '%s' (%.2f vs %.2f)\n", words[w], best >= 0 ? words[best] : "?",
+                   best >= 0 ? scores[best] : 0.0, scores[w]);
+        CU_ASSERT_EQUAL(best, w);
+        /* A clear win: the runner-up is far behind (the design leaves e^10 margins per frame). */
+        double second = -INFINITY;
+        for (int k = 0; k < n_cand; k++)
+            if (k != w && scores[k] > second)
+                second = scores[k];
+        CU_ASSERT(scores[w] - second > 5.0);
+        svx_model_state_destroy(st);
+        free(x);
+        free(feats);
+        free(lp);
+    }
+    svx_model_destroy(m);
+}
+
+/* Runs a command, prints its output when status differs from want. */
+static int run_expect(const char *cmd, int want, char *out, size_t n)
+{
+    int st = tu_run(cmd, out, n);
+    if (st != want)
+        printf("\n  '%s' exited %d (wanted %d):\n%s\n", cmd, st, want, out);
+    return st;
+}
+
+/* The report's confusion matrix (flattened), failed and skipped counts as
+ * one line, read with Python's json module (so this also proves it parses). */
+static int report_summary(const char *report, char *out, size_t n)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import json,sys; r=json.load(open(sys.argv[1])); "
+             "print(' '.join(str(v) for row in r['confusion'] for v in row), '|', r['n_failed'], "
+             "r['n_skipped'], r['n_evaluated'], len(r['files']))\" %s", report);
+    int st = tu_run(cmd, out, n);
+    size_t l = strlen(out);
+    while (l && (out[l - 1] == '\n' || out[l - 1] == '\r'))
+        out[--l] = '\0';
+    return st;
+}
+
+/* "c00 c01 ... | failed skipped evaluated n_files" for an expected matrix. */
+static void expected_summary(const int *conf, int n_labels, int failed, int skipped, int evaluated,
+                             int n_files, char *out, size_t n)
+{
+    size_t o = 0;
+    for (int i = 0; i < n_labels * n_labels; i++)
+        o += (size_t)snprintf(out + o, n - o, "%s%d", i ? " " : "", conf[i]);
+    snprintf(out + o, n - o, " | %d %d %d %d", failed, skipped, evaluated, n_files);
+}
+
+enum { YES, NO, UP, DOWN, LEFT, RIGHT, ON, OFF, STOP, GO, UNK, SIL };
+
+static int have_gnuplot(void)
+{
+    char out[256];
+    return tu_run("command -v gnuplot", out, sizeof out) == 0;
+}
+
+/* Full dataset layout: testing_list.txt, validation_list.txt, a noise folder
+ * for the _silence_ windows, one clip in the wrong folder, one broken file. */
+static void test_eval_full_layout(void)
+{
+    char root[512], cmd[4096], out[65536], report[600], plots[600];
+    tu_tmp_path(root, sizeof root, "sc_full");
+    put_clip(root, "yes/a1_nohash_0.wav", "yes");
+    put_clip(root, "yes/a2_nohash_0.wav", "yes");
+    put_clip(root, "yes/a3_nohash_0.wav", "yes");
+    put_clip(root, "no/a1_nohash_0.wav", "no");
+    put_clip(root, "no/a2_nohash_0.wav", "no");
+    put_clip(root, "up/a1_nohash_0.wav", "down");     /* says "down": a known confusion */
+    put_clip(root, "stop/a1_nohash_0.wav", "stop");
+    put_clip(root, "bed/a1_nohash_0.wav", "bed");
+    put_clip(root, "cat/a1_nohash_0.wav", "cat");
+    put_clip(root, "marvin/a1_nohash_0.wav", "marvin");
+    put_clip(root, "go/val_nohash_0.wav", "go");      /* validation only */
+    put_text(root, "no/broken_nohash_0.wav", "RIFF this is not audio at all");
+    put_text(root, "testing_list.txt",
+             "yes/a1_nohash_0.wav\nyes/a2_nohash_0.wav\nyes/a3_nohash_0.wav\nno/a1_nohash_0.wav\n"
+             "no/a2_nohash_0.wav\nup/a1_nohash_0.wav\nstop/a1_nohash_0.wav\nbed/a1_nohash_0.wav\n"
+             "cat/a1_nohash_0.wav\nmarvin/a1_nohash_0.wav\nno/broken_nohash_0.wav\n");
+    put_text(root, "validation_list.txt", "go/val_nohash_0.wav\n");
+    char noise_dir[600];
+    snprintf(noise_dir, sizeof noise_dir, "%s/_background_noise_", root);
+    mkdirs(noise_dir);
+    {
+        size_t n = 3 * RATE;
+        float *x = malloc(n * sizeof *x);
+        CU_ASSERT_FATAL(x != NULL);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(NOISE_STD * noise_normal());
+        char p[700];
+        snprintf(p, sizeof p, "%s/white.wav", noise_dir);
+        CU_ASSERT_EQUAL(write_wav(p, x, n), 0);
+        free(x);
+    }
+    tu_tmp_path(report, sizeof report, "full.json");
+    tu_tmp_path(plots, sizeof plots, "full_plots");
+    snprintf(cmd, sizeof cmd, "%s eval -m %s -j 2 --report %s --plots %s %s", tu_bin(), model_path(),
+             report, plots, root);
+    /* One broken file: reported by name, the rest evaluated, exit status 1. */
+    CU_ASSERT_EQUAL(run_expect(cmd, 1, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "broken_nohash_0.wav"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "accuracy 91.67% (11/12)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "confusion matrix"));
+
+    /* 11 listed clips (10 good + the broken one) -> ceil(11/10) = 2 silence windows. */
+    int conf[12][12] = {{0}};
+    conf[YES][YES] = 3;
+    conf[NO][NO] = 2;
+    conf[UP][DOWN] = 1;
+    conf[STOP][STOP] = 1;
+    conf[UNK][UNK] = 3;
+    conf[SIL][SIL] = 2;
+    char want[2048], got[2048];
+    expected_summary(&conf[0][0], 12, 1, 0, 12, 13, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    if (strcmp(want, got))
+        printf("\n  want %s\n  got  %s\n", want, got);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    if (have_gnuplot()) {
+        char png[700];
+        struct stat st;
+        snprintf(png, sizeof png, "%s/confusion.png", plots);
+        CU_ASSERT(stat(png, &st) == 0 && st.st_size > 1000);
+    }
+
+    /* The validation list holds only the "go" clip (+1 silence window). */
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --list validation --report %s %s", tu_bin(), model_path(),
+             report, root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 0, out, sizeof out), 0);
+    memset(conf, 0, sizeof conf);
+    conf[GO][GO] = 1;
+    conf[SIL][SIL] = 1;
+    expected_summary(&conf[0][0], 12, 0, 0, 2, 2, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    CU_ASSERT_STRING_EQUAL(got, want);
+
+    /* 35-word task: silence windows and the broken file's word are no
+     * obstacle; "up" is confused with "down". */
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --task 35 --no-silence --report %s %s", tu_bin(),
+             model_path(), report, root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 1, out, sizeof out), 1);
+    int c35[35][35] = {{0}};
+    c35[0][0] = 3;       /* yes */
+    c35[1][1] = 2;       /* no */
+    c35[2][3] = 1;       /* up -> down */
+    c35[8][8] = 1;       /* stop */
+    c35[20][20] = 1;     /* bed */
+    c35[22][22] = 1;     /* cat */
+    c35[26][26] = 1;     /* marvin */
+    expected_summary(&c35[0][0], 35, 1, 0, 10, 11, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    CU_ASSERT_STRING_EQUAL(got, want);
+}
+
+/* Official test-set layout: label folders with _unknown_ (word in the file
+ * name) and _silence_. */
+static void test_eval_testset_layout(void)
+{
+    char root[512], cmd[4096], out[65536], report[600];
+    tu_tmp_path(root, sizeof root, "sc_testset");
+    put_clip(root, "left/s1_nohash_0.wav", "left");
+    put_clip(root, "left/s2_nohash_0.wav", "right");   /* confusion left -> right */
+    put_clip(root, "right/s1_nohash_0.wav", "right");
+    put_clip(root, "off/s1_nohash_0.wav", "off");
+    put_clip(root, "on/s1_nohash_0.wav", "on");
+    put_clip(root, "_unknown_/house_s1_nohash_0.wav", "house");
+    put_clip(root, "_unknown_/tree_s2_nohash_1.wav", "tree");
+    put_clip(root, "_unknown_/six_s3_nohash_0.wav", "yes");  /* an unknown heard as "yes" */
+    put_clip(root, "_silence_/n1.wav", "");
+    put_clip(root, "_silence_/n2.wav", "");
+    tu_tmp_path(report, sizeof report, "testset.json");
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --report %s %s", tu_bin(), model_path(), report, root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 0, out, sizeof out), 0);
+    int conf[12][12] = {{0}};
+    conf[LEFT][LEFT] = 1;
+    conf[LEFT][RIGHT] = 1;
+    conf[RIGHT][RIGHT] = 1;
+    conf[OFF][OFF] = 1;
+    conf[ON][ON] = 1;
+    conf[UNK][UNK] = 2;
+    conf[UNK][YES] = 1;
+    conf[SIL][SIL] = 2;
+    char want[2048], got[2048];
+    expected_summary(&conf[0][0], 12, 0, 0, 10, 10, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "accuracy 80.00% (8/10)"));
+
+    /* 35 words: silence skipped, unknown words come from the file names. */
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --task 35 --report %s %s", tu_bin(), model_path(),
+             report, root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 0, out, sizeof out), 0);
+    int c35[35][35] = {{0}};
+    c35[4][4] = 1;      /* left */
+    c35[4][5] = 1;      /* left -> right */
+    c35[5][5] = 1;      /* right */
+    c35[7][7] = 1;      /* off */
+    c35[6][6] = 1;      /* on */
+    c35[25][25] = 1;    /* house */
+    c35[28][28] = 1;    /* tree */
+    c35[16][0] = 1;     /* six -> yes */
+    expected_summary(&c35[0][0], 35, 0, 2, 8, 10, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    CU_ASSERT_STRING_EQUAL(got, want);
+}
+
+/* A manifest TSV like ../shared/data/speech_commands/manifest.tsv. */
+static void test_eval_manifest(void)
+{
+    char root[512], cmd[4096], out[65536], report[600], man[600];
+    tu_tmp_path(root, sizeof root, "sc_manifest");
+    put_clip(root, "dev/yes/x_nohash_0.flac.wav", "yes");
+    put_clip(root, "dev/down/x_nohash_0.wav", "down");
+    put_clip(root, "dev/_unknown_/x_nohash_0.wav", "wow");
+    put_clip(root, "dev/_unknown_/y_nohash_0.wav", "follow");
+    put_clip(root, "dev/_silence_/1.wav", "");
+    put_clip(root, "train/yes/t_nohash_0.wav", "no");   /* wrong, but not in the dev split */
+    put_text(root, "manifest.tsv",
+             "path\tlabel12\tword\tspeaker\tsplit\tsource\n"
+             "dev/yes/x_nohash_0.flac.wav\tyes\tyes\tx\tdev\tsynthetic\n"
+             "dev/down/x_nohash_0.wav\tdown\tdown\tx\tdev\tsynthetic\n"
+             "dev/_unknown_/x_nohash_0.wav\t_unknown_\twow\tx\tdev\tsynthetic\n"
+             "dev/_unknown_/y_nohash_0.wav\t_unknown_\t-\ty\tdev\tsynthetic\n"
+             "dev/_silence_/1.wav\t_silence_\t_silence_\t-\tdev\tsynthetic\n"
+             "train/yes/t_nohash_0.wav\tyes\tyes\tt\ttrain\tsynthetic\n"
+             "dev/missing/none.wav\tyes\tyes\tz\tdev\tsynthetic\n");
+    tu_tmp_path(report, sizeof report, "manifest.json");
+    snprintf(man, sizeof man, "%s/manifest.tsv", root);
+    /* The manifest file itself, split chosen explicitly; the missing file is
+     * reported and counted. */
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --split dev --report %s %s", tu_bin(), model_path(),
+             report, man);
+    CU_ASSERT_EQUAL(run_expect(cmd, 1, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "none.wav"));
+    int conf[12][12] = {{0}};
+    conf[YES][YES] = 1;
+    conf[DOWN][DOWN] = 1;
+    conf[UNK][UNK] = 2;
+    conf[SIL][SIL] = 1;
+    char want[2048], got[2048];
+    expected_summary(&conf[0][0], 12, 1, 0, 5, 6, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    CU_ASSERT_STRING_EQUAL(got, want);
+
+    /* The folder holding manifest.tsv is detected too; the train split has
+     * the one deliberately wrong clip. */
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --split train --report %s %s", tu_bin(), model_path(),
+             report, root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 0, out, sizeof out), 0);
+    memset(conf, 0, sizeof conf);
+    conf[YES][NO] = 1;
+    expected_summary(&conf[0][0], 12, 0, 0, 1, 1, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    CU_ASSERT_STRING_EQUAL(got, want);
+}
+
+static void test_eval_bad_input(void)
+{
+    char cmd[2048], out[8192], dir[512];
+    snprintf(cmd, sizeof cmd, "%s eval -m %s /nonexistent/sc", tu_bin(), model_path());
+    CU_ASSERT_EQUAL(run_expect(cmd, 2, out, sizeof out), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "/nonexistent/sc"));
+    tu_tmp_path(dir, sizeof dir, "not_sc");
+    mkdirs(dir);
+    snprintf(cmd, sizeof cmd, "%s eval -m %s %s", tu_bin(), model_path(), dir);
+    CU_ASSERT_EQUAL(run_expect(cmd, 2, out, sizeof out), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "not a Speech Commands folder"));
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --task 20 %s", tu_bin(), model_path(), dir);
+    CU_ASSERT_EQUAL(run_expect(cmd, 2, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s eval --bogus", tu_bin());
+    CU_ASSERT_EQUAL(run_expect(cmd, 2, out, sizeof out), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--bogus"));
+}
+
+/* The bundled model, when there is one, on the espeak-ng samples of single
+ * Speech Commands words: sensible (most right), not a fixed accuracy. */
+static void test_eval_bundled_model(void)
+{
+    if (access("models/default.svxm", R_OK) != 0 || access("samples/yes.wav", R_OK) != 0 ||
+        access("samples/stop.wav", R_OK) != 0) {
+        printf("(skipped: no models/default.svxm or samples) ");
+        return;
+    }
+    char root[512], cmd[4096], out[65536];
+    tu_tmp_path(root, sizeof root, "sc_samples");
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/yes %s/stop && cp samples/yes.wav %s/yes/ && "
+                              "cp samples/stop.wav %s/stop/ && mkdir -p %s/_unknown_", root, root, root,
+             root, root);
+    CU_ASSERT_EQUAL_FATAL(tu_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s eval -m models/default.svxm %s", tu_bin(), root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 0, out, sizeof out), 0);
+    const char *acc = strstr(out, "accuracy ");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(acc);
+    double pct = atof(acc + 9);
+    printf("(bundled model on 2 espeak-ng samples: %.0f%%) ", pct);
+    CU_ASSERT(pct >= 50.0);
+}
+
+/* --stream over the generated full layout: every keyword clip placed in the
+ * noise is found at the lowest threshold, and the sweep is monotone. */
+static void test_eval_stream(void)
+{
+    char root[512], cmd[4096], out[65536], report[600];
+    tu_tmp_path(root, sizeof root, "sc_full");
+    char list[700];
+    snprintf(list, sizeof list, "%s/testing_list.txt", root);
+    if (access(list, R_OK) != 0)
+        test_eval_full_layout();
+    tu_tmp_path(report, sizeof report, "stream.json");
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --stream --keywords yes,no,stop --seed 3 --report %s %s",
+             tu_bin(), model_path(), report, root);
+    int st = tu_run(cmd, out, sizeof out);
+    if (st == 2 && strstr(out, "not available in this build")) {
+        printf("(skipped: this build has no keyword stream) ");
+        return;
+    }
+    /* The broken file fails to read; the rest is placed. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "broken_nohash_0.wav"));
+    if (st != 0)
+        printf("\n%s\n", out);
+    CU_ASSERT_EQUAL(st, 0);
+    char got[4096];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import json,sys; r=json.load(open(sys.argv[1])); s=r['sweep']; "
+             "m=all(a['frr']<=b['frr'] and a['fa_per_hour']>=b['fa_per_hour'] for a,b in zip(s,s[1:])); "
+             "print(r['n_placed'], r['n_keyword_clips'], s[0]['frr'], int(m))\" %s", report);
+    CU_ASSERT_EQUAL(tu_run(cmd, got, sizeof got), 0);
+    /* 10 readable clips placed, 6 of them yes/no/stop; all found at threshold 0. */
+    CU_ASSERT_STRING_EQUAL(got, "10 6 0.0 1\n");
+}
+
+void test_register_eval(void);
+void test_register_eval(void)
+{
+    static const tu_test tests[] = {
+        {"tone model classifies synthesised words", test_tone_model_classifies},
+        {"full layout: known confusion matrix, silence windows, bad file", test_eval_full_layout},
+        {"test-set layout: _unknown_ and _silence_ folders, 12 and 35 words", test_eval_testset_layout},
+        {"manifest TSV with splits", test_eval_manifest},
+        {"bad folders and options", test_eval_bad_input},
+        {"bundled model on espeak-ng samples", test_eval_bundled_model},
+        {"stream mode: placed keywords found, monotone sweep", test_eval_stream},
+    };
+    tu_add_suite("eval", tests, sizeof tests / sizeof tests[0]);
+}
