@@ -24,6 +24,7 @@ struct svx_capture {
     PaStream *stream;
     svx_ring ring;           /* interleaved device frames, float */
     int channels;            /* channels opened on the device (1 or 2) */
+    int is_int16;            /* sample format: paInt16, else paFloat32 */
     double device_rate;
     int target_rate;
     char name[128];
@@ -180,7 +181,10 @@ static int capture_callback(const void *input, void *output, unsigned long n_fra
     size_t ch = (size_t)cap->channels;
     size_t fit = svx_ring_space(&cap->ring) / ch;
     size_t n = n_frames < fit ? (size_t)n_frames : fit;
-    svx_ring_write(&cap->ring, input, n * ch);
+    if (cap->is_int16)
+        svx_ring_write_s16(&cap->ring, input, n * ch);
+    else
+        svx_ring_write(&cap->ring, input, n * ch);
     svx_ring_add_dropped(&cap->ring, (uint64_t)(n_frames - n));
     return paContinue;
 }
@@ -266,30 +270,33 @@ int svx_capture_open(const svx_capture_config *cfg_in, svx_capture **out)
     copy_name(cap->name, sizeof cap->name, di->name);
 
     /* The target rate in mono first; then the device's own rate; stereo only
-     * for devices that refuse mono. */
+     * for devices that refuse mono. 16-bit integers first: what microphones
+     * deliver, and what ALSA's file plugin reads from a raw s16le file. */
     PaStreamParameters in;
     memset(&in, 0, sizeof in);
     in.device = dev;
-    in.sampleFormat = paFloat32;
     in.suggestedLatency = di->defaultLowInputLatency;
     const double rates[2] = {(double)cfg.target_rate_hz, di->defaultSampleRate};
+    const PaSampleFormat formats[2] = {paInt16, paFloat32};
     int found = 0;
     for (int r = 0; r < 2 && !found; r++)
-        for (int ch = 1; ch <= 2 && ch <= di->maxInputChannels && !found; ch++) {
-            in.channelCount = ch;
-            if (rates[r] > 0 && Pa_IsFormatSupported(&in, NULL, rates[r]) == paFormatIsSupported) {
-                cap->device_rate = rates[r];
-                cap->channels = ch;
-                found = 1;
+        for (int ch = 1; ch <= 2 && ch <= di->maxInputChannels && !found; ch++)
+            for (int f = 0; f < 2 && !found; f++) {
+                in.channelCount = ch;
+                in.sampleFormat = formats[f];
+                if (rates[r] > 0 && Pa_IsFormatSupported(&in, NULL, rates[r]) == paFormatIsSupported) {
+                    cap->device_rate = rates[r];
+                    cap->channels = ch;
+                    cap->is_int16 = formats[f] == paInt16;
+                    found = 1;
+                }
             }
-        }
     if (!found) {
         rc = svx_fail(SVX_ERR_DEVICE,
-                      "audio device %d (%s) supports neither %d Hz nor its default %g Hz in mono or stereo float",
+                      "audio device %d (%s) supports neither %d Hz nor its default %g Hz in mono or stereo, 16-bit or float",
                       dev, cap->name, cfg.target_rate_hz, di->defaultSampleRate);
         goto fail;
     }
-    in.channelCount = cap->channels;
 
     double ring_frames = cfg.ring_seconds * cap->device_rate;
     rc = svx_ring_init(&cap->ring, (size_t)ring_frames * (size_t)cap->channels);

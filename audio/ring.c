@@ -87,6 +87,19 @@ size_t svx_ring_write(svx_ring *r, const float *samples, size_t n)
     return n_write;
 }
 
+size_t svx_ring_write_s16(svx_ring *r, const int16_t *samples, size_t n)
+{
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    size_t space = r->capacity - (head - tail);
+    size_t n_write = n < space ? n : space;
+    for (size_t i = 0; i < n_write; i++)
+        r->data[(head + i) & r->mask] = (float)samples[i] * (1.0f / 32768.0f);
+    atomic_store_explicit(&r->head, head + n_write, memory_order_release);
+    svx_ring_add_dropped(r, (uint64_t)(n - n_write));
+    return n_write;
+}
+
 size_t svx_ring_read(svx_ring *r, float *out, size_t max)
 {
     size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);

@@ -36,6 +36,9 @@ void svx_ring_free(svx_ring *r);
 /* Producer: writes as many of the n samples as fit, in order, and counts the
  * rest (the newest ones) as dropped. Returns the number written. Never blocks. */
 size_t svx_ring_write(svx_ring *r, const float *samples, size_t n);
+/* Producer: as svx_ring_write, converting signed 16-bit samples to float
+ * (x / 32768, the library's scale) on the way in. */
+size_t svx_ring_write_s16(svx_ring *r, const int16_t *samples, size_t n);
 /* Producer: free room in samples (it can only grow until the next write). */
 size_t svx_ring_space(const svx_ring *r);
 /* Producer: adds n to the dropped count (for callers that drop whole frames). */

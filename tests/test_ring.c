@@ -110,6 +110,27 @@ static void test_overrun(void)
     svx_ring_free(&r);
 }
 
+/* The 16-bit variant converts to the library's scale (x / 32768) and
+ * follows the same wrap and overrun rules. */
+static void test_write_s16(void)
+{
+    svx_ring r;
+    CU_ASSERT_EQUAL_FATAL(svx_ring_init(&r, 4), SVX_OK);
+    const int16_t a[3] = {-32768, 16384, 32767};
+    float out[4];
+    CU_ASSERT_EQUAL(svx_ring_write_s16(&r, a, 3), 3);
+    CU_ASSERT_EQUAL(svx_ring_read(&r, out, 2), 2);
+    CU_ASSERT_EQUAL(svx_ring_write_s16(&r, a, 3), 3);      /* wraps */
+    CU_ASSERT_EQUAL(svx_ring_write_s16(&r, a, 3), 0);      /* full */
+    CU_ASSERT_EQUAL(svx_ring_dropped(&r), 3);
+    CU_ASSERT_EQUAL(svx_ring_read(&r, out, 4), 4);
+    CU_ASSERT_EQUAL(out[0], 32767.0f / 32768.0f);
+    CU_ASSERT_EQUAL(out[1], -1.0f);
+    CU_ASSERT_EQUAL(out[2], 0.5f);
+    CU_ASSERT_EQUAL(out[3], 32767.0f / 32768.0f);
+    svx_ring_free(&r);
+}
+
 /* --- two-thread stress ------------------------------------------------------- */
 /* The producer writes the counter 0, 1, 2, ... (exact in float below 2^24) in
  * chunks of random size, pausing now and then; the consumer reads chunks of
@@ -218,6 +239,7 @@ void test_register_ring(void)
         {"single-thread write/read semantics", test_single_thread},
         {"wrap-around keeps the stream intact", test_wrap_around},
         {"overrun drops the newest samples and counts them", test_overrun},
+        {"16-bit writes convert to x / 32768", test_write_s16},
         {"two threads: every sample in order or counted as dropped", test_two_thread_stress},
     };
     tu_add_suite("ring", tests, sizeof tests / sizeof tests[0]);
