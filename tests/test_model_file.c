@@ -1,0 +1,360 @@
+/* Model file loader: a valid tiny file, then hostile files, each with the
+ * exact error code it must give (model/FORMAT.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "test_model_fixture.h"
+
+static const fx_enc k_mix[5] = {{SVX_ENC_F32, 32},
+                                {SVX_ENC_DENSESHIFT, 3},
+                                {SVX_ENC_DENSESHIFT, 2},
+                                {SVX_ENC_DEEPSHIFT, 4},
+                                {SVX_ENC_I8, 8}};
+
+static int load(const uint8_t *b, size_t n)
+{
+    svx_model *m = (svx_model *)(uintptr_t)1;
+    int rc = svx_model_load_memory(b, n, NULL, &m);
+    if (rc >= 0)
+        svx_model_destroy(m);
+    else
+        CU_ASSERT_PTR_NULL(m); /* nothing is returned on failure */
+    return rc;
+}
+
+static int msg_has(const char *s)
+{
+    int ok = strstr(svx_last_error_message(), s) != NULL;
+    if (!ok)
+        printf("\n  message \"%s\" lacks \"%s\"\n", svx_last_error_message(), s);
+    return ok;
+}
+
+/* Position of the offset field (u64) of directory entry i; dims at *dims_pos. */
+static size_t dir_entry(const uint8_t *b, const svx_model_layout *lay, int i, size_t *dims_pos)
+{
+    size_t p = lay->tensors + 4;
+    for (int k = 0;; k++) {
+        p += 1u + b[p];        /* name */
+        size_t enc_pos = p;
+        uint32_t ndim = b[p + 8];
+        p += 12;
+        if (k == i) {
+            if (dims_pos)
+                *dims_pos = p;
+            (void)enc_pos;
+            return p + 4u * ndim;
+        }
+        p += 4u * ndim + 16u;
+    }
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n_bytes)
+{
+    for (int k = 0; k < n_bytes; k++)
+        p[k] = (uint8_t)(v >> (8 * k));
+}
+
+static void test_valid(void)
+{
+    fx_model fx;
+    fx_build(&fx, k_mix);
+    size_t n;
+    svx_model_layout lay;
+    uint8_t *b = fx_bytes(&fx, &n, &lay);
+    svx_model *m;
+    CU_ASSERT_EQUAL_FATAL(svx_model_load_memory(b, n, NULL, &m), SVX_OK);
+    CU_ASSERT_EQUAL(svx_model_n_inputs(m), FX_MELS);
+    CU_ASSERT_EQUAL(svx_model_n_symbols(m), FX_V);
+    CU_ASSERT_EQUAL(svx_model_time_stride(m), 2);
+    CU_ASSERT_STRING_EQUAL(svx_model_symbol(m, 0), "");
+    CU_ASSERT_STRING_EQUAL(svx_model_symbol(m, 1), " ");
+    CU_ASSERT_STRING_EQUAL(svx_model_symbol(m, 3), "a");
+    CU_ASSERT_PTR_NULL(svx_model_symbol(m, FX_V));
+    CU_ASSERT_EQUAL(svx_model_frontend(m)->n_mels, FX_MELS);
+    /* weight bytes: exact sum of the stored tensors */
+    size_t want = (size_t)(FX_MELS * 4 * 2) + (2 * 6 * 4 + 2 * 4) + (3 * 4 + (3 * 18 * 3 + 7) / 8 + 3 * 4) +
+                  (18 * 4 + (18 * 12 * 2 + 7) / 8) + (18 * 4 + (18 * 6 * 4 + 7) / 8) + 2 * 18 * 4 +
+                  (29 * 4 + 29 * 6) + 29 * 4;
+    CU_ASSERT_EQUAL(svx_model_weight_bytes(m), want);
+    char sum[4096];
+    int len = svx_model_summary(m, sum, sizeof sum);
+    CU_ASSERT(len > 0 && (size_t)len < sizeof sum);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sum, "conv2d"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sum, "denseshift-3"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sum, "deepshift-4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sum, "i8"));
+    char tiny[8];
+    CU_ASSERT_EQUAL(svx_model_summary(m, tiny, sizeof tiny), len); /* snprintf-like */
+    CU_ASSERT_EQUAL(strlen(tiny), sizeof tiny - 1);
+    svx_model_destroy(m);
+    svx_model_destroy(NULL);
+
+    /* the same bytes through a file */
+    char path[512];
+    tu_tmp_path(path, sizeof path, "fixture.svxm");
+    CU_ASSERT_EQUAL_FATAL(tu_write_file(path, b, n), 0);
+    CU_ASSERT_EQUAL(svx_model_load(path, &m), SVX_OK);
+    svx_model_destroy(m);
+    tu_tmp_path(path, sizeof path, "does-not-exist.svxm");
+    CU_ASSERT_EQUAL(svx_model_load(path, &m), SVX_ERR_IO);
+    CU_ASSERT(msg_has("does-not-exist.svxm"));
+    CU_ASSERT_EQUAL(svx_model_load(NULL, &m), SVX_ERR_INVALID_ARG);
+    svx_model_options opt;
+    svx_model_options_default(&opt);
+    opt.force_integer = 1;
+    CU_ASSERT_EQUAL(svx_model_load_memory(b, n, &opt, &m), SVX_ERR_ENCODING);
+    free(b);
+    fx_free(&fx);
+}
+
+static void test_truncated(void)
+{
+    fx_model fx;
+    fx_build(&fx, k_mix);
+    size_t n;
+    svx_model_layout lay;
+    uint8_t *b = fx_bytes(&fx, &n, &lay);
+    /* cut anywhere: the header's size says the file is short */
+    int bad = 0;
+    for (size_t cut = 0; cut < n; cut++)
+        if (load(b, cut) != SVX_ERR_TRUNCATED) {
+            if (!bad)
+                printf("\n  cut at %zu of %zu: %s\n", cut, n, svx_last_error_message());
+            bad++;
+        }
+    CU_ASSERT_EQUAL(bad, 0);
+    load(b, 100);
+    CU_ASSERT(msg_has("declares"));
+    /* cut inside each section, with size and CRC re-stamped so that only the
+     * section reader can notice */
+    struct {
+        size_t at;
+        int want;
+    } cuts[] = {{lay.frontend + 6, SVX_ERR_TRUNCATED}, {lay.symbols + 2, SVX_ERR_TRUNCATED},
+                {lay.symbols + 6, SVX_ERR_TRUNCATED}, {lay.meta + 3, SVX_ERR_TRUNCATED},
+                {lay.meta + 6, SVX_ERR_TRUNCATED},    {lay.layers + 2, SVX_ERR_TRUNCATED},
+                {lay.layers + 9, SVX_ERR_TRUNCATED},  {lay.tensors + 2, SVX_ERR_TRUNCATED},
+                {lay.tensors + 20, SVX_ERR_TRUNCATED}, {lay.data, SVX_ERR_SHAPE},
+                {lay.crc - 1, SVX_ERR_SHAPE}};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        size_t m = cuts[i].at + 4;
+        uint8_t *c = malloc(m);
+        memcpy(c, b, cuts[i].at);
+        fx_restamp(c, m);
+        int rc = load(c, m);
+        if (rc != cuts[i].want)
+            printf("\n  section cut %zu at byte %zu: got %d (%s)\n", i, cuts[i].at, rc,
+                   svx_last_error_message());
+        CU_ASSERT_EQUAL(rc, cuts[i].want);
+        free(c);
+    }
+    free(b);
+    fx_free(&fx);
+}
+
+static void test_magic_version_crc(void)
+{
+    fx_model fx;
+    fx_build(&fx, k_mix);
+    size_t n;
+    svx_model_layout lay;
+    uint8_t *b = fx_bytes(&fx, &n, &lay);
+    uint8_t *c = malloc(n);
+
+    memcpy(c, b, n);
+    c[0] = 'R';
+    CU_ASSERT_EQUAL(load(c, n), SVX_ERR_BAD_MAGIC);
+    CU_ASSERT(msg_has("expected 'SVXM'"));
+    CU_ASSERT_EQUAL(load((const uint8_t *)"RIFF\0\0\0\0WAVEfmt ", 16), SVX_ERR_BAD_MAGIC);
+
+    memcpy(c, b, n);
+    put_le(c + 4, 2, 2); /* major 2 */
+    fx_restamp(c, n);
+    CU_ASSERT_EQUAL(load(c, n), SVX_ERR_VERSION);
+    CU_ASSERT(msg_has("version 2.0"));
+    memcpy(c, b, n);
+    put_le(c + 6, 7, 2); /* newer minor: readable */
+    fx_restamp(c, n);
+    CU_ASSERT_EQUAL(load(c, n), SVX_OK);
+
+    /* any flipped bit after the header is caught by the CRC */
+    int bad = 0;
+    for (size_t i = 16; i < n; i++) {
+        memcpy(c, b, n);
+        c[i] ^= (uint8_t)(1u << (i % 8u));
+        if (load(c, n) != SVX_ERR_CHECKSUM)
+            bad++;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    memcpy(c, b, n);
+    c[lay.data + 5] ^= 0x40;
+    load(c, n);
+    CU_ASSERT(msg_has("CRC32"));
+
+    /* trailing bytes after the declared end */
+    uint8_t *d = malloc(n + 3);
+    memcpy(d, b, n);
+    memset(d + n, 0, 3);
+    CU_ASSERT_EQUAL(load(d, n + 3), SVX_ERR_FORMAT);
+    free(d);
+    free(c);
+    free(b);
+    fx_free(&fx);
+}
+
+/* A description edit, serialised, must fail with want. */
+static void expect_desc(fx_model *fx, int want, const char *text)
+{
+    size_t n;
+    uint8_t *b = fx_bytes(fx, &n, NULL);
+    int rc = load(b, n);
+    if (rc != want)
+        printf("\n  expected %d, got %d: %s\n", want, rc, svx_last_error_message());
+    CU_ASSERT_EQUAL(rc, want);
+    if (text)
+        CU_ASSERT(msg_has(text));
+    free(b);
+}
+
+static void test_impossible_shapes(void)
+{
+    fx_model fx;
+    fx_build(&fx, k_mix);
+    svx_layer_desc keep;
+
+    keep = fx.layers[2];
+    fx.layers[2].params[3] = 5; /* f_out of conv2 should be 4 */
+    expect_desc(&fx, SVX_ERR_SHAPE, "f_out");
+    fx.layers[2] = keep;
+
+    fx.layers[2].params[8] = 3; /* p_f >= k_f */
+    expect_desc(&fx, SVX_ERR_SHAPE, "p_f");
+    fx.layers[2] = keep;
+
+    fx.layers[2].params[6] = 0; /* zero stride */
+    expect_desc(&fx, SVX_ERR_SHAPE, "s_t");
+    fx.layers[2] = keep;
+
+    fx.layers[2].params[9] = 2; /* relu flag not 0/1 */
+    expect_desc(&fx, SVX_ERR_SHAPE, "relu");
+    fx.layers[2] = keep;
+
+    keep = fx.layers[3];
+    fx.layers[3].t[0].cols = 11; /* w_ih must be 18 x 12 */
+    fx.layers[3].t[0].rows = 18;
+    expect_desc(&fx, SVX_ERR_SHAPE, "expected 18 x 12");
+    fx.layers[3] = keep;
+
+    fx.layers[3].t[2].rows = 17; /* bias length */
+    expect_desc(&fx, SVX_ERR_SHAPE, "b_ih");
+    fx.layers[3] = keep;
+
+    fx.layers[3].params[0] = 13; /* chain: conv2 gives 12 floats */
+    expect_desc(&fx, SVX_ERR_SHAPE, "receives 12");
+    fx.layers[3] = keep;
+
+    fx.desc.n_symbols = 28; /* last layer gives 29 */
+    expect_desc(&fx, SVX_ERR_SHAPE, "per output symbol");
+    fx.desc.n_symbols = FX_V;
+
+    fx.desc.n_layers = 5; /* no logsoftmax: still 29 wide, valid */
+    expect_desc(&fx, SVX_OK, NULL);
+    fx.desc.n_layers = 6;
+
+    keep = fx.layers[0];
+    fx.layers[0].t[1] = fx_tensor(&fx.w[4]); /* a matrix where a vector belongs */
+    expect_desc(&fx, SVX_ERR_ENCODING, "must be f32");
+    fx.layers[0] = keep;
+
+    fx.layers[0].n_params = 2; /* wrong parameter count */
+    expect_desc(&fx, SVX_ERR_FORMAT, "parameters");
+    fx.layers[0] = keep;
+    fx_free(&fx);
+}
+
+static void test_overflowing_fields(void)
+{
+    fx_model fx;
+    fx_build(&fx, k_mix);
+    size_t n;
+    svx_model_layout lay;
+    uint8_t *b = fx_bytes(&fx, &n, &lay);
+    uint8_t *c = malloc(n);
+    size_t dims;
+    /* entry 2 is conv1.weight (2-D) */
+    size_t off = dir_entry(b, &lay, 2, &dims);
+    uint64_t first = 0;
+    for (int k = 7; k >= 0; k--)
+        first = (first << 8) | b[off + (size_t)k];
+    struct {
+        size_t pos;
+        uint64_t val;
+        int n_bytes, want;
+        const char *text;
+    } edits[] = {
+        {off, UINT64_MAX - 31u, 8, SVX_ERR_SHAPE, "offset"},    /* offset + length wraps */
+        {off, ((uint64_t)n + 31u) & ~(uint64_t)31u, 8, SVX_ERR_SHAPE, "offset"}, /* past the end */
+        {off, lay.tensors & ~(size_t)31u, 8, SVX_ERR_SHAPE, "offset"}, /* inside the directory */
+        {off, 0, 8, SVX_ERR_SHAPE, "offset"},                   /* over the header */
+        {off, first + 4u, 8, SVX_ERR_FORMAT, "multiple of 32"},
+        {off + 8, UINT64_MAX, 8, SVX_ERR_SHAPE, "declares"},    /* length */
+        {dims, 65536, 4, SVX_ERR_SHAPE, "need"},                /* 65536 x 6: bytes do not match */
+        {dims, 0, 4, SVX_ERR_SHAPE, "dimension 0 is 0"},
+        {dims, 0xFFFFFFFFu, 4, SVX_ERR_SHAPE, "dimension 0"},
+        {dims - 4, 3, 4, SVX_ERR_SHAPE, "3 dimensions"},
+        {dims - 12, 7, 4, SVX_ERR_ENCODING, "encoding 7"},     /* unknown encoding */
+        {dims - 8, 5, 4, SVX_ERR_ENCODING, "5 bits"},          /* power-of-two bits 5 */
+        {lay.symbols, 0xFFFFFFFFu, 4, SVX_ERR_SHAPE, "symbols"},
+        {lay.meta, 0xFFFFFFF0u, 4, SVX_ERR_SHAPE, "metadata"},
+        {lay.layers, 0xFFFFFFFFu, 4, SVX_ERR_SHAPE, "layers"},
+        {lay.layers + 4, 9, 4, SVX_ERR_ENCODING, "type 9"},     /* unknown layer type */
+        {lay.tensors, 0xFFFFFFFFu, 4, SVX_ERR_SHAPE, "tensors"},
+        {lay.frontend + 16, 0, 4, SVX_ERR_FORMAT, "front-end"}, /* n_mels 0 */
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        memcpy(c, b, n);
+        put_le(c + edits[i].pos, edits[i].val, edits[i].n_bytes);
+        fx_restamp(c, n);
+        int rc = load(c, n);
+        if (rc != edits[i].want)
+            printf("\n  edit %zu: expected %d, got %d: %s\n", i, edits[i].want, rc,
+                   svx_last_error_message());
+        CU_ASSERT_EQUAL(rc, edits[i].want);
+        CU_ASSERT(msg_has(edits[i].text));
+    }
+    free(c);
+    free(b);
+    fx_free(&fx);
+}
+
+static void test_bad_values(void)
+{
+    fx_model fx;
+    fx_build(&fx, k_mix);
+    fx.b2[1] = NAN;
+    expect_desc(&fx, SVX_ERR_FORMAT, "finite");
+    fx.b2[1] = 0.0f;
+    fx.w[1].alpha[0] = INFINITY;
+    expect_desc(&fx, SVX_ERR_FORMAT, "finite");
+    fx.w[1].alpha[0] = 1.0f;
+    ((int8_t *)fx.w[4].data)[3] = -128;
+    expect_desc(&fx, SVX_ERR_FORMAT, "-128");
+    ((int8_t *)fx.w[4].data)[3] = 0;
+    expect_desc(&fx, SVX_OK, NULL);
+    fx_free(&fx);
+}
+
+void test_register_model_file(void);
+void test_register_model_file(void)
+{
+    static const tu_test tests[] = {
+        {"valid tiny model, accessors, summary, file I/O", test_valid},
+        {"truncated anywhere and inside each section", test_truncated},
+        {"bad magic, newer version, flipped bits (CRC), trailing data", test_magic_version_crc},
+        {"impossible shapes and layer chains", test_impossible_shapes},
+        {"overflowing sizes/offsets, unknown encoding and layer type", test_overflowing_fields},
+        {"non-finite floats and i8 -128", test_bad_values},
+    };
+    tu_add_suite("model_file", tests, sizeof tests / sizeof tests[0]);
+}
