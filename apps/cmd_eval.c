@@ -413,8 +413,11 @@ static int write_confusion_plot(const char *dir, const metrics *mt, int task)
     for (int k = 0; k < mt->n_labels; k++)
         fprintf(f, "%s'%s' %d", k ? ", " : "", mt->labels[k], k);
     fprintf(f, ")\nunset key\n");
-    fprintf(f, "plot '%s' using 1:2:3 with image, '' using 1:2:($4 > 0 ? sprintf('%%d', $4) : '') "
-               "with labels font 'sans,%d' tc rgb 'black'\n", dat, task == 35 ? 6 : 8);
+    /* Counts in black on light cells, white on dark ones. */
+    fprintf(f, "plot '%s' using 1:2:3 with image, "
+               "'' using 1:2:($4 > 0 && $3 <= 0.5 ? sprintf('%%d', $4) : '') with labels font 'sans,%d' tc rgb 'black', "
+               "'' using 1:2:($4 > 0 && $3 > 0.5 ? sprintf('%%d', $4) : '') with labels font 'sans,%d' tc rgb 'white'\n",
+            dat, task == 35 ? 6 : 8, task == 35 ? 6 : 8);
     if (fclose(f) != 0)
         return -1;
     if (eval_run_gnuplot(gp) < 0)
