@@ -9,6 +9,7 @@
  * several captures and device listings may overlap.
  */
 #include "audio_internal.h"
+#include "capture_internal.h"
 #include "ring.h"
 
 #include <ctype.h>
@@ -225,6 +226,63 @@ void svx_capture_close(svx_capture *cap)
     free(cap);
 }
 
+/* Sizes the ring and the consumer's buffers, and the resampler when the
+ * device rate differs from the target (device_rate, channels set). */
+static int capture_alloc(svx_capture *cap, double ring_seconds)
+{
+    double ring_frames = ring_seconds * cap->device_rate;
+    int rc = svx_ring_init(&cap->ring, (size_t)ring_frames * (size_t)cap->channels);
+    if (rc < 0)
+        return rc;
+    cap->scratch = malloc((size_t)SVX_AUDIO_CHUNK_FRAMES * (size_t)cap->channels * sizeof(float));
+    cap->mono = malloc(SVX_AUDIO_CHUNK_FRAMES * sizeof(float));
+    if (!cap->scratch || !cap->mono)
+        return svx_fail(SVX_ERR_NO_MEMORY, "capture: out of memory");
+    if (cap->device_rate != (double)cap->target_rate) {
+        cap->ratio = (double)cap->target_rate / cap->device_rate;
+        int e = 0;
+        cap->out = malloc(SVX_AUDIO_CHUNK_FRAMES * sizeof(float));
+        cap->src = src_is_valid_ratio(cap->ratio) ? src_new(SVX_AUDIO_SRC_CONVERTER, 1, &e) : NULL;
+        if (!cap->out || !cap->src)
+            return svx_fail(SVX_ERR_DEVICE, "capture: cannot resample %g Hz to %d Hz%s%s", cap->device_rate,
+                            cap->target_rate, e ? ": " : "", e ? src_strerror(e) : "");
+    }
+    return SVX_OK;
+}
+
+int svx_capture_open_detached(double device_rate_hz, int channels, int is_int16, int target_rate_hz,
+                              double ring_seconds, svx_capture **out)
+{
+    if (!out || channels < 1 || channels > 2 || !(device_rate_hz >= SVX_AUDIO_MIN_RATE_HZ) ||
+        device_rate_hz > SVX_AUDIO_MAX_RATE_HZ || target_rate_hz < SVX_AUDIO_MIN_RATE_HZ ||
+        target_rate_hz > SVX_AUDIO_MAX_RATE_HZ || !(ring_seconds > 0 && ring_seconds <= 60))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_capture_open_detached: bad argument");
+    *out = NULL;
+    svx_capture *cap = calloc(1, sizeof *cap);
+    if (!cap)
+        return svx_fail(SVX_ERR_NO_MEMORY, "capture: out of memory");
+    atomic_init(&cap->finished, 0);
+    cap->device_rate = device_rate_hz;
+    cap->channels = channels;
+    cap->is_int16 = is_int16 != 0;
+    cap->target_rate = target_rate_hz;
+    copy_name(cap->name, sizeof cap->name, "detached");
+    int rc = capture_alloc(cap, ring_seconds);
+    if (rc < 0) {
+        svx_capture_close(cap);
+        return rc;
+    }
+    *out = cap;
+    return SVX_OK;
+}
+
+void svx_capture_detached_push(svx_capture *cap, const void *frames, unsigned long n_frames)
+{
+    capture_callback(frames, NULL, n_frames, NULL, 0, cap);
+}
+
+void svx_capture_detached_finish(svx_capture *cap) { capture_finished(cap); }
+
 int svx_capture_open(const svx_capture_config *cfg_in, svx_capture **out)
 {
     if (out)
@@ -298,27 +356,9 @@ int svx_capture_open(const svx_capture_config *cfg_in, svx_capture **out)
         goto fail;
     }
 
-    double ring_frames = cfg.ring_seconds * cap->device_rate;
-    rc = svx_ring_init(&cap->ring, (size_t)ring_frames * (size_t)cap->channels);
+    rc = capture_alloc(cap, cfg.ring_seconds);
     if (rc < 0)
         goto fail;
-    cap->scratch = malloc((size_t)SVX_AUDIO_CHUNK_FRAMES * (size_t)cap->channels * sizeof(float));
-    cap->mono = malloc(SVX_AUDIO_CHUNK_FRAMES * sizeof(float));
-    if (!cap->scratch || !cap->mono) {
-        rc = svx_fail(SVX_ERR_NO_MEMORY, "capture: out of memory");
-        goto fail;
-    }
-    if (cap->device_rate != (double)cap->target_rate) {
-        cap->ratio = (double)cap->target_rate / cap->device_rate;
-        int e = 0;
-        cap->out = malloc(SVX_AUDIO_CHUNK_FRAMES * sizeof(float));
-        cap->src = src_is_valid_ratio(cap->ratio) ? src_new(SVX_AUDIO_SRC_CONVERTER, 1, &e) : NULL;
-        if (!cap->out || !cap->src) {
-            rc = svx_fail(SVX_ERR_DEVICE, "capture: cannot resample %g Hz to %d Hz%s%s", cap->device_rate,
-                          cap->target_rate, e ? ": " : "", e ? src_strerror(e) : "");
-            goto fail;
-        }
-    }
 
     unsigned long fpb = cfg.frames_per_buffer > 0 ? (unsigned long)cfg.frames_per_buffer
                                                   : paFramesPerBufferUnspecified;
@@ -417,7 +457,7 @@ long svx_capture_read(svx_capture *cap, float *pcm, size_t max_samples, int time
                 take_from_ring(cap, avail);
                 continue;
             }
-            if (atomic_load(&cap->finished) || Pa_IsStreamActive(cap->stream) != 1)
+            if (atomic_load(&cap->finished) || (cap->stream && Pa_IsStreamActive(cap->stream) != 1))
                 return svx_fail(SVX_ERR_DEVICE, "%s: the audio stream stopped", cap->name);
             double left = deadline - now_s();
             if (left <= 0)

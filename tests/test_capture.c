@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../audio/capture_internal.h"
 #include "shiftvox.h"
 #include "testutil.h"
 
@@ -24,6 +25,9 @@
 #define CAPTURE_RATE_HZ 16000
 #define RMS_REL_TOL 0.03      /* relative error of the captured RMS */
 #define FREQ_TOL_HZ 3.0       /* zero-crossing frequency estimate */
+#define DETACHED_SNR_MIN_DB 90.0   /* float device frames resampled (measured ~120 dB) */
+#define DETACHED_S16_SNR_MIN_DB 75.0 /* 16-bit device frames resampled (measured ~88 dB) */
+#define EDGE_SKIP 400           /* samples ignored at each end of a resampled signal */
 
 static int g_ready = -1;      /* -1 not tried, 0 unavailable, 1 ready */
 
@@ -268,6 +272,146 @@ static void test_devices_command(void)
     CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 2);
 }
 
+/* --- the consumer side without a device ---------------------------------------
+ * svx_capture_open_detached runs the same callback, ring, mixing and
+ * resampling as a PortAudio stream, fed by the test: it covers what the ALSA
+ * file device cannot (it accepts 16 kHz, so nothing is resampled there). */
+static double tone_signal(double t) { return 0.4 * sin(2 * 3.14159265358979323846 * 523.0 * t); }
+static double side(double t) { return 0.2 * sin(2 * 3.14159265358979323846 * 1700.0 * t); }
+
+/* Pushes seconds of the tone at rate in blocks of block frames; channel 0
+ * carries tone + side, channel 1 tone - side. */
+static void push_tone(svx_capture *cap, double rate, int channels, int is_int16, double seconds,
+                      unsigned long block, float *out, size_t *n_out, size_t read_chunk)
+{
+    size_t total = (size_t)lround(seconds * rate);
+    float fb[2 * 1024];
+    int16_t ib[2 * 1024];
+    for (size_t start = 0; start < total; start += block) {
+        size_t n = total - start < block ? total - start : block;
+        for (size_t i = 0; i < n; i++)
+            for (int c = 0; c < channels; c++) {
+                double t = (double)(start + i) / rate;
+                double v = channels == 1 ? tone_signal(t) : tone_signal(t) + (c == 0 ? side(t) : -side(t));
+                fb[i * (size_t)channels + (size_t)c] = (float)v;
+                ib[i * (size_t)channels + (size_t)c] = (int16_t)lrint(v * 32767.0);
+            }
+        svx_capture_detached_push(cap, is_int16 ? (const void *)ib : (const void *)fb, n);
+        if (out) {
+            long r;
+            while ((r = svx_capture_read(cap, out + *n_out, read_chunk, 0)) > 0)
+                *n_out += (size_t)r;
+        }
+    }
+}
+
+static double snr_vs_tone(const float *x, size_t n, int *lag_out)
+{
+    static float ref[32000];
+    double best = -INFINITY;
+    *lag_out = 0;
+    if (n > 32000 || n < 2 * EDGE_SKIP + 20)
+        return best;
+    for (size_t i = 0; i < n; i++)
+        ref[i] = (float)tone_signal((double)i / CAPTURE_RATE_HZ);
+    for (int lag = -8; lag <= 8; lag++) {
+        double snr = tu_snr_db(x + EDGE_SKIP + lag, ref + EDGE_SKIP, n - 2 * EDGE_SKIP);
+        if (snr > best) {
+            best = snr;
+            *lag_out = lag;
+        }
+    }
+    return best;
+}
+
+static void test_detached_resampling(void)
+{
+    static const struct { double rate; int channels; int is_int16; unsigned long block; double min_snr; } cases[] = {
+        {44100, 2, 0, 441, DETACHED_SNR_MIN_DB},
+        {48000, 1, 1, 512, DETACHED_S16_SNR_MIN_DB},
+        {22050, 2, 1, 1000, DETACHED_S16_SNR_MIN_DB},
+        {16000, 2, 0, 160, DETACHED_SNR_MIN_DB},
+    };
+    static float x[32000];
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        svx_capture *cap;
+        CU_ASSERT_EQUAL_FATAL(svx_capture_open_detached(cases[k].rate, cases[k].channels, cases[k].is_int16,
+                                                        CAPTURE_RATE_HZ, 2.0, &cap), SVX_OK);
+        CU_ASSERT_EQUAL(svx_capture_device_rate(cap), cases[k].rate);
+        size_t n = 0;
+        push_tone(cap, cases[k].rate, cases[k].channels, cases[k].is_int16, 1.0, cases[k].block, x, &n, 1000);
+        int lag;
+        double snr = snr_vs_tone(x, n, &lag);
+        printf("\n  detached %5.0f Hz x%d %s -> %zu samples, SNR %.1f dB at lag %d (min %.0f)", cases[k].rate,
+               cases[k].channels, cases[k].is_int16 ? "s16" : "f32", n, snr, lag, cases[k].min_snr);
+        /* A live stream is never flushed: the resampler may hold a few ms. */
+        CU_ASSERT(n <= CAPTURE_RATE_HZ && n + 200 >= CAPTURE_RATE_HZ);
+        CU_ASSERT(snr >= cases[k].min_snr);
+        CU_ASSERT_EQUAL(lag, 0);
+        CU_ASSERT_EQUAL(svx_capture_overruns(cap), 0);
+        svx_capture_close(cap);
+    }
+}
+
+/* How much the consumer asks for at a time does not change what it gets. */
+static void test_detached_chunk_invariance(void)
+{
+    static const size_t chunks[] = {4096, 1, 7, 160};
+    static float x0[32000], x[32000];
+    size_t n0 = 0;
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        svx_capture *cap;
+        CU_ASSERT_EQUAL_FATAL(svx_capture_open_detached(44100, 2, 1, CAPTURE_RATE_HZ, 2.0, &cap), SVX_OK);
+        push_tone(cap, 44100, 2, 1, 0.5, 441, NULL, NULL, 0);   /* all in the ring first */
+        size_t n = 0;
+        long r;
+        while ((r = svx_capture_read(cap, (c ? x : x0) + n, chunks[c], 0)) > 0)
+            n += (size_t)r;
+        CU_ASSERT(r == 0);
+        if (c == 0) {
+            n0 = n;
+            CU_ASSERT(n0 > 7000);
+        } else {
+            CU_ASSERT_EQUAL(n, n0);
+            CU_ASSERT(n == n0 && memcmp(x, x0, n * sizeof *x) == 0);
+        }
+        svx_capture_close(cap);
+    }
+}
+
+/* Timeout, stopped stream and overruns counted at the target rate. */
+static void test_detached_states(void)
+{
+    svx_capture *cap;
+    CU_ASSERT_EQUAL_FATAL(svx_capture_open_detached(48000, 1, 0, CAPTURE_RATE_HZ, 0.1, &cap), SVX_OK);
+    float x[8192];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CU_ASSERT_EQUAL(svx_capture_read(cap, x, 100, 50), 0);          /* nothing yet: times out */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) * 1e-6;
+    CU_ASSERT(waited_ms >= 45 && waited_ms < 1000);
+
+    /* 1 s at 48 kHz into a 0.1 s ring (4800 -> 8192 frames): 39,808 device
+     * frames dropped, reported as 13,269 samples at 16 kHz. */
+    push_tone(cap, 48000, 1, 0, 1.0, 480, NULL, NULL, 0);
+    uint64_t over = svx_capture_overruns(cap);
+    printf("\n  detached overrun: %llu samples at 16 kHz", (unsigned long long)over);
+    CU_ASSERT(over >= 13260 && over <= 13280);
+
+    /* After the stream stops, what is buffered is still delivered, then
+     * SVX_ERR_DEVICE. */
+    svx_capture_detached_finish(cap);
+    size_t n = 0;
+    long r;
+    while ((r = svx_capture_read(cap, x, 1000, 10)) > 0)
+        n += (size_t)r;
+    CU_ASSERT_EQUAL(r, SVX_ERR_DEVICE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "stopped"));
+    CU_ASSERT(n > 2600 && n <= 8192 / 3 + 1);
+    svx_capture_close(cap);
+}
+
 void test_register_capture(void);
 void test_register_capture(void)
 {
@@ -278,6 +422,9 @@ void test_register_capture(void)
         {"stalled consumer: overruns counted, capture continues", test_overrun},
         {"unknown device and bad config are refused", test_bad_device},
         {"shiftvox devices lists the device", test_devices_command},
+        {"detached: callback -> ring -> mix -> resample matches the tone", test_detached_resampling},
+        {"detached: read size does not change the output", test_detached_chunk_invariance},
+        {"detached: timeout, overruns at the target rate, stopped stream", test_detached_states},
     };
     tu_add_suite("capture", tests, sizeof tests / sizeof tests[0]);
 }
