@@ -65,7 +65,7 @@ static void usage(FILE *f)
             "  --gap MIN,MAX        seconds of noise between clips (default 1,3)\n"
             "  --snr MIN,MAX        clip-to-noise ratio in dB (default 5,20)\n"
             "  --refractory S       seconds between events of one keyword (default: library's)\n"
-            "  --save-audio FILE    also write the generated signal (WAV via sox, raw f32 otherwise)\n",
+            "  --save-audio FILE    also write the generated signal (32-bit float WAV)\n",
             app_default_model());
 }
 
