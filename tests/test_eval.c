@@ -374,6 +374,21 @@ static void test_eval_full_layout(void)
         CU_ASSERT(stat(png, &st) == 0 && st.st_size > 1000);
     }
 
+    /* Without gnuplot on the PATH: said so, the script is kept, the
+     * evaluation itself is unaffected. */
+    char plots2[600];
+    tu_tmp_path(plots2, sizeof plots2, "full_plots_nognuplot");
+    snprintf(cmd, sizeof cmd, "PATH=/nonexistent %s eval -m %s --plots %s %s", tu_bin(), model_path(),
+             plots2, root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 1, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "gnuplot not found"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "accuracy 91.67% (11/12)"));
+    {
+        char gp[700];
+        snprintf(gp, sizeof gp, "%s/confusion.gp", plots2);
+        CU_ASSERT_EQUAL(access(gp, R_OK), 0);
+    }
+
     /* The validation list holds only the "go" clip (+1 silence window). */
     snprintf(cmd, sizeof cmd, "%s eval -m %s --list validation --report %s %s", tu_bin(), model_path(),
              report, root);
