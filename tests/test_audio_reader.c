@@ -8,6 +8,7 @@
  * float of every sample is known exactly: q / 2^(bits-1), the scale
  * shiftvox.h promises (int16 / 32768). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <sndfile.h>
@@ -357,8 +358,6 @@ static void wav_header(unsigned char *h, unsigned channels, unsigned rate, unsig
     unsigned block = channels * bits / 8;
     memcpy(h, "RIFF", 4);
     unsigned riff = 36 + data_bytes;
-    unsigned vals[] = {riff};
-    (void)vals;
     h[4] = (unsigned char)riff; h[5] = (unsigned char)(riff >> 8);
     h[6] = (unsigned char)(riff >> 16); h[7] = (unsigned char)(riff >> 24);
     memcpy(h + 8, "WAVEfmt ", 8);
@@ -413,6 +412,16 @@ static const char *expect_open_error(const char *path, int err, const char *need
     return msg[slot];
 }
 
+/* Open file descriptors of this process. */
+static int count_open_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
 static void test_bad_inputs(void)
 {
     char p_missing[512], p_empty[512], p_trunc[512], p_random[512], p_zero_ch[512],
@@ -444,6 +453,7 @@ static void test_bad_inputs(void)
 
     const char *msgs[9];
     int k = 0;
+    int fds_before = count_open_fds();
     msgs[k++] = expect_open_error(p_missing, SVX_ERR_IO, "No such file");
     msgs[k++] = expect_open_error(p_empty, SVX_ERR_FORMAT, "empty");
     msgs[k++] = expect_open_error(p_trunc, SVX_ERR_TRUNCATED, "truncated");
@@ -453,6 +463,7 @@ static void test_bad_inputs(void)
     msgs[k++] = expect_open_error(p_huge_rate, SVX_ERR_BAD_AUDIO, "50000000 Hz");
     msgs[k++] = expect_open_error(p_many_ch, SVX_ERR_BAD_AUDIO, "1000 channels");
     msgs[k++] = expect_open_error(p_dir, SVX_ERR_IO, "directory");
+    CU_ASSERT_EQUAL(count_open_fds(), fds_before);      /* failed opens close what they opened */
     /* Each problem has its own message (the paths differ, so compare the
      * text after the path). */
     for (int i = 0; i < k; i++)
@@ -529,7 +540,6 @@ typedef struct {
     int fd;
     const unsigned char *bytes;
     size_t n_bytes;
-    uint64_t seed;
 } pipe_writer;
 
 static void *write_odd_pieces(void *p)
@@ -565,7 +575,7 @@ static float *raw_through_pipe(const int16_t *pcm, size_t n, int in_rate, size_t
     }
     int fds[2];
     CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
-    pipe_writer w = {fds[1], bytes, 2 * n, 0};
+    pipe_writer w = {fds[1], bytes, 2 * n};
     pthread_t th;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, write_odd_pieces, &w), 0);
     svx_audio_reader *rd = NULL;
