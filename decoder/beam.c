@@ -662,6 +662,16 @@ int svx_beam_words(const svx_beam *b, svx_word *out, int max)
     return n;
 }
 
+int svx_beam_pending(const svx_beam *b, svx_word *out, int max)
+{
+    if (b->flushed || b->n_cur == 0)
+        return 0;
+    const hyp *h = &b->cur[0];
+    for (int k = 0; k < h->n_words && k < max; k++)
+        to_svx_word(b, &h->words[k], &out[k]);
+    return h->n_words;
+}
+
 int svx_beam_take_words(svx_beam *b, svx_word *out, int max)
 {
     return svx_wordq_take(&b->q, out, max);

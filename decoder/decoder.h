@@ -99,6 +99,8 @@ void svx_greedy_flush(svx_greedy *g);
 /* Final words then the open word; returns how many exist. */
 int svx_greedy_words(const svx_greedy *g, svx_word *out, int max);
 int svx_greedy_take_words(svx_greedy *g, svx_word *out, int max);
+/* The open word (0 or 1 words). */
+int svx_greedy_pending(const svx_greedy *g, svx_word *out, int max);
 /* The collapsed label sequence so far (symbols, no blanks; the last
  * max_labels kept internally are 1024): returns its length. */
 int svx_greedy_labels(const svx_greedy *g, int *ids, int max);
@@ -136,6 +138,8 @@ void svx_beam_flush(svx_beam *b);
 /* Final words, then (before flush) the best hypothesis' uncommitted words. */
 int svx_beam_words(const svx_beam *b, svx_word *out, int max);
 int svx_beam_take_words(svx_beam *b, svx_word *out, int max);
+/* The best hypothesis' uncommitted words (none after flush). */
+int svx_beam_pending(const svx_beam *b, svx_word *out, int max);
 /* After flush: ln of the summed CTC probability of the chosen word sequence
  * given the frames since the last reset (-INFINITY if none was complete). */
 double svx_beam_final_score(const svx_beam *b);

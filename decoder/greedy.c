@@ -151,6 +151,13 @@ int svx_greedy_words(const svx_greedy *g, svx_word *out, int max)
     return n;
 }
 
+int svx_greedy_pending(const svx_greedy *g, svx_word *out, int max)
+{
+    if (g->open && max > 0)
+        open_word_as_svx(g, out);
+    return g->open;
+}
+
 int svx_greedy_take_words(svx_greedy *g, svx_word *out, int max)
 {
     return svx_wordq_take(&g->q, out, max);

@@ -379,6 +379,19 @@ int svx_stream_get_words(const svx_stream *s, svx_word *out, int max_words);
 int svx_stream_get_text(const svx_stream *s, char *buf, size_t n_bytes);
 /* Seconds of audio pushed since create/reset. */
 double svx_stream_audio_seconds(const svx_stream *s);
+/* Removes and returns up to max_words final words, oldest first (words a
+ * decoder will not change any more). Long inputs call this as they go so
+ * that the stream's word store (4096 words) never overflows; words not taken
+ * before it is full are dropped oldest first. Returns how many were written. */
+int svx_stream_take_words(svx_stream *s, svx_word *out, int max_words);
+/* Keyword events lost because the event queue (64) was full, and final
+ * words lost because nobody took them, since create/reset. */
+uint64_t svx_stream_dropped_events(const svx_stream *s);
+uint64_t svx_stream_dropped_words(const svx_stream *s);
+/* Seconds per decoder frame (hop * time stride / sample rate). */
+double svx_stream_frame_seconds(const svx_stream *s);
+/* The default lexicon: the 35 Speech Commands words. *n_words receives 35. */
+const char *const *svx_vocabulary_default(int *n_words);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,312 @@
+/* svx_stream: front end -> acoustic model state -> one decoder, push audio,
+ * pull words and keyword events. Everything is allocated by create; push,
+ * flush and reset never allocate. */
+#include "decoder.h"
+#include "svx_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM_CHUNK_FRAMES 32    /* feature frames computed per front-end call */
+#define STREAM_MAX_WORDS 4096
+#define STREAM_MAX_EVENTS 64
+#define STREAM_MAX_BEAM 4096
+
+struct svx_stream {
+    const svx_model *m;
+    svx_decode_mode mode;
+    svx_frontend *fe;
+    svx_model_state *ms;
+    int n_mels, n_symbols;
+    float *frames;                /* STREAM_CHUNK_FRAMES * n_mels */
+    float *lp;                    /* n_symbols */
+    svx_greedy *greedy;
+    svx_beam *beam;
+    svx_kws *kws;
+    svx_word *pend;               /* words not final yet, for get_text */
+    int max_pend;
+    double frame_s;
+    uint64_t n_samples;
+    int flushed;
+};
+
+void svx_stream_config_default(svx_stream_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = SVX_DECODE_BEAM;
+    cfg->beam_size = 8;
+    cfg->lexicon = NULL;
+    cfg->n_lexicon = 0;
+    cfg->keywords = NULL;
+    cfg->n_keywords = 0;
+    cfg->refractory_s = 1.0;
+}
+
+const char *const *svx_vocabulary_default(int *n_words)
+{
+    if (n_words)
+        *n_words = SVX_VOCAB_DEFAULT_SIZE;
+    return svx_vocab_default;
+}
+
+int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stream **out)
+{
+    if (!out)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: out is NULL");
+    *out = NULL;
+    if (!m || !cfg)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: NULL model or config");
+    if (cfg->mode != SVX_DECODE_GREEDY && cfg->mode != SVX_DECODE_BEAM &&
+        cfg->mode != SVX_DECODE_KWS)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: mode %d, expected 0 (greedy), "
+                        "1 (beam) or 2 (keywords)", (int)cfg->mode);
+    if (cfg->mode == SVX_DECODE_BEAM && (cfg->beam_size < 1 || cfg->beam_size > STREAM_MAX_BEAM))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: beam_size %d, expected 1..%d",
+                        cfg->beam_size, STREAM_MAX_BEAM);
+    if (cfg->mode == SVX_DECODE_BEAM && cfg->lexicon && cfg->n_lexicon < 1)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: lexicon given with %d words",
+                        cfg->n_lexicon);
+    if (cfg->mode == SVX_DECODE_KWS && (!cfg->keywords || cfg->n_keywords < 1))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: keyword mode needs keywords");
+    if (cfg->mode == SVX_DECODE_KWS && !(cfg->refractory_s >= 0.0 && cfg->refractory_s < 1e6))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: refractory_s %g, expected >= 0",
+                        cfg->refractory_s);
+    const svx_frontend_params *fp = svx_model_frontend(m);
+    if (!fp || svx_model_n_inputs(m) != fp->n_mels)
+        return svx_fail(SVX_ERR_SHAPE, "svx_stream_create: model takes %d inputs per frame but "
+                        "its front end makes %d", svx_model_n_inputs(m), fp ? fp->n_mels : -1);
+    svx_symtab tab;
+    int rc = svx_symtab_from_model(&tab, m);
+    if (rc < 0)
+        return rc;
+    svx_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return svx_fail(SVX_ERR_NO_MEMORY, "svx_stream_create: out of memory");
+    s->m = m;
+    s->mode = cfg->mode;
+    s->n_mels = fp->n_mels;
+    s->n_symbols = tab.n_symbols;
+    s->frame_s = svx_decoder_frame_seconds(m);
+    s->frames = malloc((size_t)STREAM_CHUNK_FRAMES * (size_t)s->n_mels * sizeof *s->frames);
+    s->lp = malloc((size_t)s->n_symbols * sizeof *s->lp);
+    if (!s->frames || !s->lp) {
+        rc = svx_fail(SVX_ERR_NO_MEMORY, "svx_stream_create: out of memory");
+        goto fail;
+    }
+    s->max_pend = 16 + 1;
+    s->pend = malloc((size_t)s->max_pend * sizeof *s->pend);
+    if (!s->pend) {
+        rc = svx_fail(SVX_ERR_NO_MEMORY, "svx_stream_create: out of memory");
+        goto fail;
+    }
+    if ((rc = svx_frontend_create(fp, &s->fe)) < 0 || (rc = svx_model_state_create(m, &s->ms)) < 0)
+        goto fail;
+    svx_dec_params dp;
+    svx_dec_params_default(&dp, s->frame_s);
+    dp.max_words = STREAM_MAX_WORDS;
+    dp.max_pending_words = s->max_pend - 1;
+    if (cfg->mode == SVX_DECODE_GREEDY) {
+        rc = svx_greedy_create(&tab, &dp, &s->greedy);
+    } else if (cfg->mode == SVX_DECODE_BEAM) {
+        dp.beam_size = cfg->beam_size;
+        rc = svx_beam_create(&tab, &dp, cfg->lexicon, cfg->lexicon ? cfg->n_lexicon : 0, &s->beam);
+    } else {
+        svx_kws_params kp;
+        svx_kws_params_default(&kp, s->frame_s);
+        kp.refractory_s = cfg->refractory_s;
+        kp.max_events = STREAM_MAX_EVENTS;
+        rc = svx_kws_create(&tab, &kp, cfg->keywords, cfg->n_keywords, &s->kws);
+    }
+    if (rc < 0)
+        goto fail;
+    *out = s;
+    return SVX_OK;
+fail:
+    svx_stream_destroy(s);
+    return rc;
+}
+
+void svx_stream_destroy(svx_stream *s)
+{
+    if (!s)
+        return;
+    svx_greedy_destroy(s->greedy);
+    svx_beam_destroy(s->beam);
+    svx_kws_destroy(s->kws);
+    svx_model_state_destroy(s->ms);
+    svx_frontend_destroy(s->fe);
+    free(s->frames);
+    free(s->lp);
+    free(s->pend);
+    free(s);
+}
+
+void svx_stream_reset(svx_stream *s)
+{
+    if (!s)
+        return;
+    svx_frontend_reset(s->fe);
+    svx_model_state_reset(s->ms);
+    if (s->greedy)
+        svx_greedy_reset(s->greedy);
+    if (s->beam)
+        svx_beam_reset(s->beam);
+    if (s->kws)
+        svx_kws_reset(s->kws);
+    s->n_samples = 0;
+    s->flushed = 0;
+}
+
+static void decode_frame(svx_stream *s, const float *lp)
+{
+    if (s->greedy)
+        svx_greedy_push(s->greedy, lp);
+    else if (s->beam)
+        svx_beam_push(s->beam, lp);
+    else
+        svx_kws_push(s->kws, lp);
+}
+
+int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
+{
+    if (!s || (n_samples > 0 && !pcm))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_push: NULL argument");
+    if (s->flushed)
+        return svx_fail(SVX_ERR_STATE, "svx_stream_push: the stream was flushed; call "
+                        "svx_stream_reset to start a new utterance");
+    size_t done = 0;
+    while (done < n_samples) {
+        size_t used = 0;
+        int got = svx_frontend_process(s->fe, pcm + done, n_samples - done, &used, s->frames,
+                                       STREAM_CHUNK_FRAMES);
+        done += used;
+        s->n_samples += used;
+        if (got < 0)
+            return got;
+        for (int i = 0; i < got; i++) {
+            int r = svx_model_state_push(s->ms, s->frames + (size_t)i * (size_t)s->n_mels, s->lp);
+            if (r < 0)
+                return r;
+            if (r == 1)
+                decode_frame(s, s->lp);
+        }
+        if (used == 0 && got == 0)
+            break;   /* cannot happen with a conforming front end; never spin */
+    }
+    return SVX_OK;
+}
+
+int svx_stream_flush(svx_stream *s)
+{
+    if (!s)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_flush: NULL stream");
+    if (s->flushed)
+        return SVX_OK;
+    /* The front end does not pad: a tail shorter than one window makes no
+     * frame, and the causal model holds no output back. */
+    if (s->greedy)
+        svx_greedy_flush(s->greedy);
+    else if (s->beam)
+        svx_beam_flush(s->beam);
+    else
+        svx_kws_flush(s->kws);
+    s->flushed = 1;
+    return SVX_OK;
+}
+
+int svx_stream_next_event(svx_stream *s, svx_kws_event *ev)
+{
+    if (!s || !ev)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_next_event: NULL argument");
+    return s->kws ? svx_kws_next_event(s->kws, ev) : 0;
+}
+
+int svx_stream_get_words(const svx_stream *s, svx_word *out, int max_words)
+{
+    if (!s || (max_words > 0 && !out) || max_words < 0)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_get_words: bad argument");
+    if (s->greedy)
+        return svx_greedy_words(s->greedy, out, max_words);
+    if (s->beam)
+        return svx_beam_words(s->beam, out, max_words);
+    return 0;
+}
+
+int svx_stream_take_words(svx_stream *s, svx_word *out, int max_words)
+{
+    if (!s || (max_words > 0 && !out) || max_words < 0)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_take_words: bad argument");
+    if (s->greedy)
+        return svx_greedy_take_words(s->greedy, out, max_words);
+    if (s->beam)
+        return svx_beam_take_words(s->beam, out, max_words);
+    return 0;
+}
+
+/* Appends text to buf (capacity n_bytes) at *pos, counting what is needed. */
+static void append(char *buf, size_t n_bytes, size_t *pos, const char *text)
+{
+    size_t len = strlen(text);
+    if (buf && *pos < n_bytes) {
+        size_t room = n_bytes - 1 - *pos;
+        memcpy(buf + *pos, text, len < room ? len : room);
+        buf[*pos + (len < room ? len : room)] = '\0';
+    }
+    *pos += len;
+}
+
+int svx_stream_get_text(const svx_stream *s, char *buf, size_t n_bytes)
+{
+    if (!s || (n_bytes > 0 && !buf))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_get_text: bad argument");
+    if (buf && n_bytes > 0)
+        buf[0] = '\0';
+    const svx_wordq *q = s->greedy ? svx_greedy_queue(s->greedy)
+                         : s->beam ? svx_beam_queue(s->beam) : NULL;
+    size_t pos = 0;
+    if (!q)
+        return 0;
+    int n_final = q->n;
+    for (int i = 0; i < n_final; i++) {
+        if (i > 0)
+            append(buf, n_bytes, &pos, " ");
+        append(buf, n_bytes, &pos, q->w[(q->head + i) % q->cap].text);
+    }
+    /* then the words not final yet */
+    int n_pend = s->greedy ? svx_greedy_pending(s->greedy, s->pend, s->max_pend)
+                           : svx_beam_pending(s->beam, s->pend, s->max_pend);
+    for (int i = 0; i < n_pend && i < s->max_pend; i++) {
+        if (n_final + i > 0)
+            append(buf, n_bytes, &pos, " ");
+        append(buf, n_bytes, &pos, s->pend[i].text);
+    }
+    return (int)pos;
+}
+
+double svx_stream_audio_seconds(const svx_stream *s)
+{
+    if (!s)
+        return 0.0;
+    const svx_frontend_params *fp = svx_model_frontend(s->m);
+    return (double)s->n_samples / fp->sample_rate_hz;
+}
+
+uint64_t svx_stream_dropped_events(const svx_stream *s)
+{
+    return s && s->kws ? svx_kws_dropped_events(s->kws) : 0;
+}
+
+uint64_t svx_stream_dropped_words(const svx_stream *s)
+{
+    if (!s)
+        return 0;
+    const svx_wordq *q = s->greedy ? svx_greedy_queue(s->greedy)
+                         : s->beam ? svx_beam_queue(s->beam) : NULL;
+    return q ? q->n_dropped : 0;
+}
+
+double svx_stream_frame_seconds(const svx_stream *s) { return s ? s->frame_s : 0.0; }
