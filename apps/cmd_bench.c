@@ -516,11 +516,21 @@ int cmd_bench(int argc, char **argv)
                 printf("%s\"%s\": %zu", first ? "" : ", ", k_bnames[b], bytes_tot[b]);
                 first = 0;
             }
-        printf("}, \"ratios\": {\"denseshift_over_deepshift_exp\": %.3f, "
-               "\"denseshift_over_deepshift_table\": %.3f, \"denseshift_over_deepshift_scalar\": %.3f, "
-               "\"denseshift_over_f32_simd\": %.3f, \"denseshift_over_openblas\": %.3f}, ",
-               RATIO(ds_best, B_DPS_EXP), RATIO(ds_best, B_DPS_TABLE),
-               RATIO(B_DS_SCALAR, B_DPS_SCALAR), RATIO(ds_best, f32_best), RATIO(ds_best, B_BLAS));
+        printf("}, \"denseshift_kernel\": \"%s\", \"ratios\": {", k_bnames[ds_best]);
+        const double ratios[5] = {RATIO(ds_best, B_DPS_EXP), RATIO(ds_best, B_DPS_TABLE),
+                                  RATIO(B_DS_SCALAR, B_DPS_SCALAR), RATIO(ds_best, f32_best),
+                                  RATIO(ds_best, B_BLAS)};
+        static const char *const rnames[5] = {"denseshift_over_deepshift_exp",
+                                              "denseshift_over_deepshift_table",
+                                              "denseshift_over_deepshift_scalar",
+                                              "denseshift_over_f32_simd", "denseshift_over_openblas"};
+        for (int k = 0; k < 5; k++) {
+            if (isnan(ratios[k]))
+                printf("%s\"%s\": null", k ? ", " : "", rnames[k]); /* kernel not on this CPU */
+            else
+                printf("%s\"%s\": %.3f", k ? ", " : "", rnames[k], ratios[k]);
+        }
+        printf("}, ");
         printf("\"rtf\": {\"frontend\": %.6f", t_fe / pc.audio_s);
         for (int c = 0; c < 3; c++)
             printf(", \"model_%s\": %.6f", choice_name[c], t_model[c] / pc.audio_s);
