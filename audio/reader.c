@@ -169,8 +169,9 @@ static int diagnose_open_failure(const char *path, long long n_bytes, const char
                 if (channels > SVX_AUDIO_MAX_CHANNELS)
                     return svx_fail(SVX_ERR_BAD_AUDIO, "%s: WAV header declares %u channels, expected 1 .. %d",
                                     path, channels, SVX_AUDIO_MAX_CHANNELS);
-                return svx_fail(SVX_ERR_FORMAT, "%s: malformed or unsupported WAV file (libsndfile: %s)",
-                                path, sf_msg);
+                return svx_fail(SVX_ERR_FORMAT,
+                                "%s: malformed or unsupported WAV file (encoding tag 0x%04x, %u channels, %u Hz; libsndfile: %s)",
+                                path, le16(h + pos + 8), channels, (unsigned)rate, sf_msg);
             }
             /* Chunks are padded to an even size. */
             size_t next = pos + 8 + (size_t)size + (size & 1u);

@@ -474,6 +474,41 @@ static void test_bad_inputs(void)
                 printf("\n  same message: %s\n", a);
         }
 
+    /* A WAV whose fmt chunk names an unknown encoding (0x1234). */
+    char p_codec[512];
+    tu_tmp_path(p_codec, sizeof p_codec, "unknown-codec.wav");
+    {
+        unsigned char b[44 + 64];
+        wav_header(b, 1, 16000, 16, 64);
+        b[20] = 0x34;
+        b[21] = 0x12;
+        memset(b + 44, 0, 64);
+        CU_ASSERT_EQUAL_FATAL(tu_write_file(p_codec, b, sizeof b), 0);
+        expect_open_error(p_codec, SVX_ERR_FORMAT, "unsupported WAV file (encoding tag 0x1234");
+    }
+
+    /* The data chunk declares more than the file holds: libsndfile clamps
+     * it, and the samples that are there are read. */
+    char p_short[512];
+    tu_tmp_path(p_short, sizeof p_short, "short-data.wav");
+    {
+        unsigned char b[44 + 1000];
+        wav_header(b, 1, 16000, 16, 32000);
+        for (int i = 0; i < 500; i++) {
+            b[44 + 2 * i] = 0x00;
+            b[44 + 2 * i + 1] = (unsigned char)(i % 2 ? 0x20 : 0xE0);   /* +-0.25 */
+        }
+        CU_ASSERT_EQUAL_FATAL(tu_write_file(p_short, b, sizeof b), 0);
+        svx_audio_reader *r2;
+        CU_ASSERT_EQUAL_FATAL(svx_audio_open_file(p_short, TARGET_HZ, &r2), SVX_OK);
+        float x[1024];
+        CU_ASSERT_EQUAL(svx_audio_read(r2, x, 1024), 500);
+        CU_ASSERT_EQUAL(x[0], -0.25f);
+        CU_ASSERT_EQUAL(x[499], 0.25f);
+        CU_ASSERT_EQUAL(svx_audio_read(r2, x, 1024), 0);
+        svx_audio_close(r2);
+    }
+
     /* Caller mistakes. */
     svx_audio_reader *rd;
     CU_ASSERT_EQUAL(svx_audio_open_file(NULL, TARGET_HZ, &rd), SVX_ERR_INVALID_ARG);
