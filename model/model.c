@@ -134,18 +134,32 @@ static void conv_emit(svx_model_state *s, const svx_layer *L, int li, int64_t n,
     const int kt_n = L->k_t, kf_n = L->k_f, f_in = L->f_in;
     const svx_wmat *w = &L->w[0];
     const float *bias = L->vec[0];
+    const float *frames[SVX_MAX_KT];
+    /* input frame n - (K_t - 1) + kt, or NULL before frame 0 (zeros) */
+    for (int kt = 0; kt < kt_n; kt++) {
+        int64_t t = n - (kt_n - 1) + kt;
+        frames[kt] = t >= 0 ? s->ring[li] + (size_t)(t % kt_n) * (size_t)L->n_in : NULL;
+    }
     for (int g = 0; g < L->f_out; g++) {
         float *pp = s->patch;
+        const int f0 = g * L->s_f - L->p_f;
+        /* the part of [f0, f0 + K_f) inside [0, F_in) */
+        const int lo = f0 < 0 ? -f0 : 0;
+        const int hi = f0 + kf_n > f_in ? f_in - f0 : kf_n;
         for (int c = 0; c < L->c_in; c++)
-            for (int kt = 0; kt < kt_n; kt++) {
-                int64_t t = n - (kt_n - 1) + kt;
-                const float *fr = t >= 0 ? s->ring[li] + (size_t)(t % kt_n) * (size_t)L->n_in +
-                                               (size_t)c * (size_t)f_in
-                                         : NULL;
-                for (int kf = 0; kf < kf_n; kf++) {
-                    int f = g * L->s_f - L->p_f + kf;
-                    *pp++ = (fr && f >= 0 && f < f_in) ? fr[f] : 0.0f;
+            for (int kt = 0; kt < kt_n; kt++, pp += kf_n) {
+                const float *fr = frames[kt];
+                if (!fr) {
+                    memset(pp, 0, (size_t)kf_n * sizeof(float));
+                    continue;
                 }
+                fr += (size_t)c * (size_t)f_in;
+                for (int kf = 0; kf < lo; kf++)
+                    pp[kf] = 0.0f;
+                for (int kf = lo; kf < hi; kf++)
+                    pp[kf] = fr[f0 + kf];
+                for (int kf = hi < lo ? lo : hi; kf < kf_n; kf++)
+                    pp[kf] = 0.0f;
             }
         svx_matvec(w, L->kernel[0], s->patch, s->col, s->scratch);
         for (int o = 0; o < L->c_out; o++) {

@@ -29,6 +29,7 @@ enum {
 #define SVX_MAX_NAME_BYTES 63
 #define SVX_MAX_META_BYTES (1u << 20)
 #define SVX_MAX_DIM 65536
+#define SVX_MAX_KT 64      /* convolution kernel length in time */
 #define SVX_MAX_MATRIX (1u << 26) /* weights per matrix */
 
 typedef struct {

@@ -300,6 +300,8 @@ static int setup_layer(const char *src, const layer_entry *le, svx_layer *L)
     case SVX_LAYER_CONV2D: {
         L->c_in = p[0]; L->f_in = p[1]; L->c_out = p[2]; L->f_out = p[3]; L->k_t = p[4];
         L->k_f = p[5]; L->s_t = p[6]; L->s_f = p[7]; L->p_f = p[8]; L->relu = p[9];
+        if (L->k_t > SVX_MAX_KT)
+            return param_error(src, le, "k_t", L->k_t, "at most 64");
         if (L->p_f >= L->k_f)
             return param_error(src, le, "p_f", L->p_f, "less than k_f");
         long span = (long)L->f_in + 2L * L->p_f;
