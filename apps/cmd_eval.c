@@ -15,14 +15,9 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -58,7 +53,7 @@ static void usage(FILE *f)
             "  --plots DIR          PNG pictures through gnuplot (confusion matrix; DET curve)\n"
             "  --seed N             silence windows and the --stream signal (default 1)\n"
             "  --limit N            only the first N clips by path (silence is cut for those)\n"
-            "  -q, --quiet          no per-file error lines for skipped clips\n\n"
+            "  -q, --quiet          no per-file error lines (failures are still counted)\n\n"
             "Streaming keyword spotting (--stream):\n"
             "  --keywords LIST      keywords (default: yes,no,up,down,left,right,on,off,stop,go)\n"
             "  --target-fa F        false alarms per hour to meet (default 0.5)\n"
@@ -234,6 +229,8 @@ static void *classify_worker(void *arg)
         j->n_done++;
         if (r->failed) {
             j->n_failed++;
+        }
+        if (r->failed && !j->quiet) {
             if (j->progress)
                 fputs("\r\033[K", stderr);
             if (strstr(r->error, c->path)) /* the library's message names the file */

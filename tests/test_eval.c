@@ -293,9 +293,10 @@ static void expected_summary(const int *conf, int n_labels, int failed, int skip
                              int n_files, char *out, size_t n)
 {
     size_t o = 0;
-    for (int i = 0; i < n_labels * n_labels; i++)
+    for (int i = 0; i < n_labels * n_labels && o < n; i++)
         o += (size_t)snprintf(out + o, n - o, "%s%d", i ? " " : "", conf[i]);
-    snprintf(out + o, n - o, " | %d %d %d %d", failed, skipped, evaluated, n_files);
+    if (o < n)
+        snprintf(out + o, n - o, " | %d %d %d %d", failed, skipped, evaluated, n_files);
 }
 
 enum { YES, NO, UP, DOWN, LEFT, RIGHT, ON, OFF, STOP, GO, UNK, SIL };
@@ -361,7 +362,7 @@ static void test_eval_full_layout(void)
     conf[STOP][STOP] = 1;
     conf[UNK][UNK] = 3;
     conf[SIL][SIL] = 2;
-    char want[2048], got[2048];
+    char want[8192], got[8192];
     expected_summary(&conf[0][0], 12, 1, 0, 12, 13, want, sizeof want);
     CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
     if (strcmp(want, got))
@@ -446,7 +447,7 @@ static void test_eval_testset_layout(void)
     conf[UNK][UNK] = 2;
     conf[UNK][YES] = 1;
     conf[SIL][SIL] = 2;
-    char want[2048], got[2048];
+    char want[8192], got[8192];
     expected_summary(&conf[0][0], 12, 0, 0, 10, 10, want, sizeof want);
     CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
     CU_ASSERT_STRING_EQUAL(got, want);
@@ -503,7 +504,7 @@ static void test_eval_manifest(void)
     conf[DOWN][DOWN] = 1;
     conf[UNK][UNK] = 2;
     conf[SIL][SIL] = 1;
-    char want[2048], got[2048];
+    char want[8192], got[8192];
     expected_summary(&conf[0][0], 12, 1, 0, 5, 6, want, sizeof want);
     CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
     CU_ASSERT_STRING_EQUAL(got, want);
