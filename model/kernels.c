@@ -21,15 +21,32 @@ static inline float u2f(uint32_t u)
     return f;
 }
 
-/* aligned_alloc needs a size that is a multiple of the alignment. */
-static void *alloc32(size_t n_bytes)
+/* 32-byte aligned, zeroed memory obtained from malloc (so that the test
+ * runner's counting malloc sees every allocation); free with svx_free32. */
+void *svx_alloc32(size_t n_bytes)
 {
-    size_t n = (n_bytes + 31u) & ~(size_t)31u;
-    void *p = aligned_alloc(32, n ? n : 32);
-    if (p)
-        memset(p, 0, n ? n : 32);
+    if (n_bytes > SIZE_MAX - 64u)
+        return NULL;
+    unsigned char *raw = malloc(n_bytes + 64u);
+    if (!raw)
+        return NULL;
+    uintptr_t a = ((uintptr_t)raw + 32u + 31u) & ~(uintptr_t)31u;
+    unsigned char *p = (unsigned char *)a;
+    memcpy(p - sizeof raw, &raw, sizeof raw);
+    memset(p, 0, n_bytes);
     return p;
 }
+
+void svx_free32(void *p)
+{
+    if (!p)
+        return;
+    unsigned char *raw;
+    memcpy(&raw, (unsigned char *)p - sizeof raw, sizeof raw);
+    free(raw);
+}
+
+static void *alloc32(size_t n_bytes) { return svx_alloc32(n_bytes); }
 
 int svx_cpu_has_avx2(void)
 {
@@ -121,13 +138,13 @@ void svx_wmat_free(svx_wmat *w)
 {
     if (!w)
         return;
-    free(w->alpha);
-    free(w->codes);
-    free(w->q8);
-    free(w->f32);
-    free(w->f32_blk);
-    free(w->q8_blk);
-    free(w->code_blk);
+    svx_free32(w->alpha);
+    svx_free32(w->codes);
+    svx_free32(w->q8);
+    svx_free32(w->f32);
+    svx_free32(w->f32_blk);
+    svx_free32(w->q8_blk);
+    svx_free32(w->code_blk);
     memset(w, 0, sizeof *w);
 }
 

@@ -90,6 +90,10 @@ size_t svx_matvec_scratch_floats(const svx_wmat *w);
  * floats, 32-byte aligned. Never allocates. */
 void svx_matvec(const svx_wmat *w, svx_kernel_id k, const float *x, float *y, float *scratch);
 
+/* 32-byte aligned zeroed memory from malloc; release with svx_free32(NULL ok). */
+void *svx_alloc32(size_t n_bytes);
+void svx_free32(void *p);
+
 /* 1 if the CPU has AVX2 and FMA (and the library was built with them). */
 int svx_cpu_has_avx2(void);
 

@@ -78,7 +78,7 @@ int svx_model_state_create(const svx_model *m, svx_model_state **out)
         return svx_fail(SVX_ERR_NO_MEMORY, "svx_model_state_create: out of memory");
     s->m = m;
     s->mem_floats = state_floats(m);
-    s->mem = aligned_alloc(32, s->mem_floats * sizeof(float));
+    s->mem = svx_alloc32(s->mem_floats * sizeof(float));
     if (!s->mem) {
         free(s);
         return svx_fail(SVX_ERR_NO_MEMORY, "svx_model_state_create: out of memory");
@@ -114,7 +114,7 @@ void svx_model_state_destroy(svx_model_state *s)
 {
     if (!s)
         return;
-    free(s->mem);
+    svx_free32(s->mem);
     free(s);
 }
 

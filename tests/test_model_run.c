@@ -206,7 +206,9 @@ static void test_reset_and_no_alloc(void)
     svx_model *m;
     svx_model_state *st;
     CU_ASSERT_EQUAL_FATAL(svx_model_load_memory(b, n, NULL, &m), SVX_OK);
+    uint64_t at_create = tu_alloc_count();
     CU_ASSERT_EQUAL_FATAL(svx_model_state_create(m, &st), SVX_OK);
+    CU_ASSERT(tu_alloc_count() > at_create); /* the counter does see the engine's allocations */
     const int T = 50;
     float *feats = random_feats(T);
     float *a = malloc(sizeof(float) * (size_t)T * FX_V), *c = malloc(sizeof(float) * (size_t)T * FX_V);
