@@ -334,11 +334,12 @@ static double stage_model(pipe_ctx *c, int choice)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: shiftvox bench [--model FILE] [--seconds S] [--reps N] [--json]\n"
+    fprintf(f, "usage: shiftvox bench [--model FILE] [--seconds S] [--reps N] [--shape RxC] [--json]\n"
                "  Kernel throughput on the model's layer shapes (default: a random ~150k-weight\n"
                "  DenseShift-3 CRNN), ratios, real-time factor per stage, peak memory.\n"
                "  --seconds S   total time for the kernel measurements (default 6)\n"
                "  --reps N      interleaved repetitions, the median is kept (default 7)\n"
+               "  --shape RxC   also measure a RxC matrix (repeatable; not in the totals)\n"
                "  --json        one JSON object instead of the tables\n"
                "  --save-default FILE  write the default random model to FILE and exit\n");
 }
@@ -346,6 +347,7 @@ static void usage(FILE *f)
 int cmd_bench(int argc, char **argv)
 {
     const char *model_path = NULL;
+    int extra_rows[8], extra_cols[8], n_extra = 0;
     double seconds = 6.0;
     int reps = 7, json = 0;
     for (int i = 1; i < argc; i++) {
@@ -357,6 +359,16 @@ int cmd_bench(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json"))
             json = 1;
+        else if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
+            int r, c;
+            if (n_extra >= 8 || sscanf(argv[++i], "%dx%d", &r, &c) != 2 || r < 1 || c < 1 ||
+                r > 65536 || c > 65536) {
+                fprintf(stderr, "shiftvox bench: --shape ROWSxCOLS (at most 8, each 1..65536)\n");
+                return 2;
+            }
+            extra_rows[n_extra] = r;
+            extra_cols[n_extra++] = c;
+        }
         else if (!strcmp(argv[i], "--save-default") && i + 1 < argc) {
             /* writes the default random model (for profiling and tests) and exits */
             uint8_t *b;
@@ -437,6 +449,21 @@ int cmd_bench(int argc, char **argv)
         }
         n_sh++;
     }
+    /* extra shapes (--shape): measured, not part of the per-audio totals */
+    for (int e = 0; e < n_extra && n_sh < 64; e++) {
+        shape_bench *s = &sh[n_sh];
+        memset(s, 0, sizeof *s);
+        s->layer = "extra";
+        s->rows = extra_rows[e];
+        s->cols = extra_cols[e];
+        s->bits = 3;
+        s->calls_per_s = 0.0;
+        if (setup_shape(s) < 0) {
+            fprintf(stderr, "shiftvox bench: out of memory\n");
+            return 1;
+        }
+        n_sh++;
+    }
     measure_kernels(sh, n_sh, seconds, reps);
 
     /* per second of audio: all matrices at their call rates */
@@ -448,6 +475,8 @@ int cmd_bench(int argc, char **argv)
         bytes_tot[b] = 0;
         all_ok[b] = 1;
         for (int i = 0; i < n_sh; i++) {
+            if (sh[i].calls_per_s <= 0.0)
+                continue; /* --shape extras */
             if (sh[i].ns[b] < 0) {
                 all_ok[b] = 0;
                 continue;
