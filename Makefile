@@ -49,7 +49,7 @@ LIB_SO := $(BUILD)/libshiftvox.so
 BIN := $(BUILD)/shiftvox
 TEST_BIN := $(BUILD)/run_tests
 
-.PHONY: all deps test test-run asan demo bench fuzz train install clean
+.PHONY: all deps test test-run asan demo bench fuzz fuzz-build fuzz-bins valgrind train install clean
 
 all: $(LIB_A) $(LIB_SO) $(BIN)
 
@@ -123,6 +123,35 @@ train:
 
 bench: all
 	$(BIN) bench
+
+# ---- fuzzing (fuzz/README.md) ----
+# libFuzzer targets built with clang into build-fuzz/ (library sources compiled
+# again with -fsanitize=fuzzer-no-link,address,undefined). `make fuzz` runs
+# each target for FUZZ_SECONDS on its committed seed corpus fuzz/corpus/NAME
+# (new inputs go to build-fuzz/corpus/NAME) and fails on any crash, leak,
+# sanitizer report or timeout; the artefact is left in build-fuzz/artifacts/.
+FUZZ_TARGETS := audio_reader model_loader keywords stream
+FUZZ_BUILD := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+# Inner target of `fuzz` (BUILD=build-fuzz CC=clang): one binary per target.
+fuzz-bins: $(FUZZ_BINS)
+
+$(FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(LIB_OBJ)
+	$(CC) -o $@ $^ -fsanitize=fuzzer $(LDLIBS_ALL)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 \
+	    EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN) -Ifuzz" \
+	    EXTRA_LDFLAGS="$(FUZZ_SAN)" fuzz-bins
+
+fuzz: fuzz-build
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ---- valgrind memcheck on the command-line tests (scripts/valgrind-cli.sh) ----
+valgrind: all $(TEST_BIN)
+	bash scripts/valgrind-cli.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
