@@ -209,6 +209,21 @@ SVX_INLINE void table_kernel(const svx_wmat *w, const float *x, float *y, float 
         store_block(w, k + 2, a2, y);
         store_block(w, k + 3, a3, y);
     }
+    if (k + 2 <= nblk) { /* two blocks: still two independent accumulators */
+        const uint8_t *c0 = w->code_blk + (size_t)k * stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        for (int j = 0; j < cols; j++) {
+            __m256 t = _mm256_load_ps(tab + 8 * j);
+            const uint8_t *p = c0 + (size_t)j * (size_t)bits;
+            __m256i i0 = _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)load_u32(p)), L);
+            __m256i i1 = _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)load_u32(p + stride)), L);
+            a0 = _mm256_add_ps(a0, table_lookup(t, i0, bits));
+            a1 = _mm256_add_ps(a1, table_lookup(t, i1, bits));
+        }
+        store_block(w, k, a0, y);
+        store_block(w, k + 1, a1, y);
+        k += 2;
+    }
     for (; k < nblk; k++) {
         const uint8_t *c0 = w->code_blk + (size_t)k * stride;
         __m256 a0 = _mm256_setzero_ps();
