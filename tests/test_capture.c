@@ -30,6 +30,8 @@
 #define EDGE_SKIP 400           /* samples ignored at each end of a resampled signal */
 
 static int g_ready = -1;      /* -1 not tried, 0 unavailable, 1 ready */
+static char *g_saved_env;     /* ALSA_CONFIG_PATH before this suite, restored by its last test */
+static int g_had_env;
 
 static int setup_alsa_file_device(void)
 {
@@ -63,6 +65,9 @@ static int setup_alsa_file_device(void)
         printf("\n  SKIPPED: cannot write %s\n", conf);
         return 0;
     }
+    const char *old = getenv("ALSA_CONFIG_PATH");
+    g_had_env = old != NULL;
+    g_saved_env = old ? strdup(old) : NULL;
     setenv("ALSA_CONFIG_PATH", conf, 1);
     g_ready = 1;
     return 1;
@@ -412,6 +417,23 @@ static void test_detached_states(void)
     svx_capture_close(cap);
 }
 
+/* Last test of the suite: later suites (and the commands they run) see the
+ * ALSA configuration the runner started with. */
+static void test_restore_env(void)
+{
+    if (g_ready != 1)
+        return;
+    if (g_had_env)
+        setenv("ALSA_CONFIG_PATH", g_saved_env, 1);
+    else
+        unsetenv("ALSA_CONFIG_PATH");
+    const char *now = getenv("ALSA_CONFIG_PATH");
+    CU_ASSERT(g_had_env ? (now && !strcmp(now, g_saved_env)) : now == NULL);
+    free(g_saved_env);
+    g_saved_env = NULL;
+    g_ready = -1;
+}
+
 void test_register_capture(void);
 void test_register_capture(void)
 {
@@ -425,6 +447,7 @@ void test_register_capture(void)
         {"detached: callback -> ring -> mix -> resample matches the tone", test_detached_resampling},
         {"detached: read size does not change the output", test_detached_chunk_invariance},
         {"detached: timeout, overruns at the target rate, stopped stream", test_detached_states},
+        {"ALSA_CONFIG_PATH is restored for later suites", test_restore_env},
     };
     tu_add_suite("capture", tests, sizeof tests / sizeof tests[0]);
 }
