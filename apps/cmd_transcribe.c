@@ -19,6 +19,8 @@
 
 typedef struct {
     const char *path;
+    svx_word *words;   /* final words taken from the stream as it goes */
+    int n_words, cap_words;
     char *line;        /* formatted result (NULL until done) */
     int failed;
     double audio_s;
@@ -105,48 +107,55 @@ static int appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     }
 }
 
-static char *format_result(const batch *b, const job *j, svx_stream *st)
+static char *format_result(const batch *b, const job *j)
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    int n_words = svx_stream_get_words(st, NULL, 0);
-    svx_word *words = n_words > 0 ? calloc((size_t)n_words, sizeof *words) : NULL;
-    if (n_words > 0 && words)
-        n_words = svx_stream_get_words(st, words, n_words);
-    else
-        n_words = 0;
-    int tlen = svx_stream_get_text(st, NULL, 0);
-    char *text = malloc((size_t)(tlen > 0 ? tlen : 0) + 1);
-    if (!text) {
-        free(words);
-        return NULL;
-    }
-    svx_stream_get_text(st, text, (size_t)(tlen > 0 ? tlen : 0) + 1);
     if (b->json) {
-        char esc[1024], *etext = malloc(strlen(text) * 6 + 1);
-        if (!etext) {
-            free(text);
-            free(words);
-            return NULL;
-        }
+        char esc[1024];
         json_escape(j->path, esc, sizeof esc);
-        json_escape(text, etext, strlen(text) * 6 + 1);
-        appendf(&buf, &len, &cap, "{\"file\": \"%s\", \"duration\": %.3f, \"text\": \"%s\", \"words\": [",
-                esc, j->audio_s, etext);
-        for (int i = 0; i < n_words; i++) {
-            json_escape(words[i].text, esc, sizeof esc);
+        appendf(&buf, &len, &cap, "{\"file\": \"%s\", \"duration\": %.3f, \"text\": \"", esc, j->audio_s);
+        for (int i = 0; i < j->n_words; i++) {
+            json_escape(j->words[i].text, esc, sizeof esc);
+            appendf(&buf, &len, &cap, "%s%s", i ? " " : "", esc);
+        }
+        appendf(&buf, &len, &cap, "\", \"words\": [");
+        for (int i = 0; i < j->n_words; i++) {
+            json_escape(j->words[i].text, esc, sizeof esc);
             appendf(&buf, &len, &cap,
                     "%s{\"word\": \"%s\", \"start\": %.3f, \"end\": %.3f, \"confidence\": %.3f}",
-                    i ? ", " : "", esc, words[i].start_s, words[i].end_s, (double)words[i].confidence);
+                    i ? ", " : "", esc, j->words[i].start_s, j->words[i].end_s,
+                    (double)j->words[i].confidence);
         }
         appendf(&buf, &len, &cap, "]}\n");
-        free(etext);
     } else {
-        appendf(&buf, &len, &cap, "%s\t%s\n", j->path, text);
+        appendf(&buf, &len, &cap, "%s\t", j->path);
+        for (int i = 0; i < j->n_words; i++)
+            appendf(&buf, &len, &cap, "%s%s", i ? " " : "", j->words[i].text);
+        appendf(&buf, &len, &cap, "\n");
     }
-    free(text);
-    free(words);
     return buf;
+}
+
+/* Moves the stream's final words into the job (the stream's store is bounded). */
+static int take_words(job *j, svx_stream *st)
+{
+    for (;;) {
+        if (j->n_words + 64 > j->cap_words) {
+            int nc = j->cap_words ? j->cap_words * 2 : 256;
+            svx_word *nw = realloc(j->words, sizeof(svx_word) * (size_t)nc);
+            if (!nw)
+                return SVX_ERR_NO_MEMORY;
+            j->words = nw;
+            j->cap_words = nc;
+        }
+        int got = svx_stream_take_words(st, j->words + j->n_words, 64);
+        if (got < 0)
+            return got;
+        j->n_words += got;
+        if (got < 64)
+            return 0;
+    }
 }
 
 static void draw_progress(batch *b)
@@ -200,6 +209,8 @@ static int transcribe_one(batch *b, job *j, svx_stream *st)
         if (n == 0)
             break;
         rc = svx_stream_push(st, pcm, (size_t)n);
+        if (rc >= 0)
+            rc = take_words(j, st);
         if (rc < 0) {
             app_print_error(j->path, rc);
             break;
@@ -208,9 +219,11 @@ static int transcribe_one(batch *b, job *j, svx_stream *st)
     svx_audio_close(rd);
     if (rc >= 0 && (rc = svx_stream_flush(st)) < 0)
         app_print_error(j->path, rc);
+    if (rc >= 0 && (rc = take_words(j, st)) < 0)
+        app_print_error(j->path, rc);
     j->audio_s = svx_stream_audio_seconds(st);
     if (rc >= 0) {
-        j->line = format_result(b, j, st);
+        j->line = format_result(b, j);
         if (!j->line) {
             fprintf(stderr, "shiftvox: %s: out of memory formatting the result\n", j->path);
             rc = SVX_ERR_NO_MEMORY;
@@ -234,6 +247,8 @@ static void *worker(void *arg)
             break;
         job *j = &b->jobs[idx];
         int r = st ? transcribe_one(b, j, st) : rc;
+        free(j->words);
+        j->words = NULL;
         pthread_mutex_lock(&b->mu);
         if (r < 0) {
             j->failed = 1;
