@@ -52,13 +52,18 @@ static double rnd(void)
 /* ---- the kernels compared ---- */
 
 enum {
-    B_F32_SCALAR, B_F32_AVX2, B_BLAS, B_I8_AVX2, B_DS_SCALAR, B_DS_EXP, B_DS_TABLE,
+    B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP, B_DS_TABLE,
     B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_COUNT
 };
-static const char *const k_bnames[B_COUNT] = {
-    "f32-scalar", "f32-avx2", "openblas-sgemv", "i8-avx2", "denseshift-scalar",
-    "denseshift-exp-avx2", "denseshift-table-avx2", "deepshift-scalar", "deepshift-exp-avx2",
-    "deepshift-table-avx2"};
+static const int k_bmap[B_COUNT] = {SVX_K_F32_REF, SVX_K_F32_SIMD, -1, SVX_K_I8_SIMD,
+                                    SVX_K_DS_SCALAR, SVX_K_DS_EXP_SIMD, SVX_K_DS_TABLE_SIMD,
+                                    SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_SIMD, SVX_K_DPS_TABLE_SIMD};
+
+/* "openblas-sgemv" or the library's kernel name ("denseshift-table-avx2"). */
+static const char *bname(int b)
+{
+    return k_bmap[b] < 0 ? "openblas-sgemv" : svx_kernel_name((svx_kernel_id)k_bmap[b]);
+}
 
 typedef struct {
     const char *layer;
@@ -131,11 +136,8 @@ static void free_shape(shape_bench *s)
 /* Which matrix and svx kernel a bench kernel uses (-1: not an svx kernel). */
 static svx_wmat *bench_target(shape_bench *s, int b, svx_kernel_id *k)
 {
-    static const int map[B_COUNT] = {SVX_K_F32_REF, SVX_K_F32_AVX2, -1, SVX_K_I8_AVX2,
-                                     SVX_K_DS_SCALAR, SVX_K_DS_EXP_AVX2, SVX_K_DS_TABLE_AVX2,
-                                     SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_AVX2, SVX_K_DPS_TABLE_AVX2};
-    *k = (svx_kernel_id)map[b];
-    if (b == B_I8_AVX2)
+    *k = (svx_kernel_id)k_bmap[b];
+    if (b == B_I8_SIMD)
         return &s->i8;
     if (b >= B_DPS_SCALAR)
         return &s->dps;
@@ -490,7 +492,7 @@ int cmd_bench(int argc, char **argv)
 #define RATIO(a, b) ((all_ok[a] && all_ok[b] && us_per_s[a] > 0) ? us_per_s[b] / us_per_s[a] : NAN)
     int ds_best = (all_ok[B_DS_TABLE] && us_per_s[B_DS_TABLE] <= us_per_s[B_DS_EXP]) ? B_DS_TABLE
                   : all_ok[B_DS_EXP] ? B_DS_EXP : B_DS_SCALAR;
-    int f32_best = all_ok[B_F32_AVX2] ? B_F32_AVX2 : B_F32_SCALAR;
+    int f32_best = all_ok[B_F32_SIMD] ? B_F32_SIMD : B_F32_SCALAR;
 
     /* pipeline: 10 s of noise-like audio through each stage */
     pipe_ctx pc;
@@ -516,9 +518,10 @@ int cmd_bench(int argc, char **argv)
     static const char *const choice_name[3] = {"auto", "scalar", "float-ref"};
 
     if (json) {
-        printf("{\"model\": \"%s\", \"avx2\": %d, \"weights\": %zu, \"model_file_bytes\": %zu, "
+        printf("{\"model\": \"%s\", \"simd\": \"%s\", \"weights\": %zu, \"model_file_bytes\": %zu, "
                "\"model_tensor_bytes\": %zu, \"state_bytes\": %zu, \"reps\": %d, \"shapes\": [",
-               model_path ? model_path : "default-random", svx_cpu_has_avx2(), n_weights, file_bytes,
+               model_path ? model_path : "default-random", svx_cpu_has_simd() ? svx_simd_name() : "none",
+               n_weights, file_bytes,
                svx_model_weight_bytes(model[0]), svx_model_state_bytes(model[0]), reps);
         for (int i = 0; i < n_sh; i++) {
             printf("%s{\"layer\": \"%s\", \"rows\": %d, \"cols\": %d, \"bits\": %d, \"calls_per_s\": %.1f, "
@@ -527,7 +530,7 @@ int cmd_bench(int argc, char **argv)
             int first = 1;
             for (int b = 0; b < B_COUNT; b++)
                 if (sh[i].ns[b] >= 0) {
-                    printf("%s\"%s\": %.3f", first ? "" : ", ", k_bnames[b],
+                    printf("%s\"%s\": %.3f", first ? "" : ", ", bname(b),
                            (double)sh[i].rows * sh[i].cols / sh[i].ns[b]);
                     first = 0;
                 }
@@ -537,17 +540,17 @@ int cmd_bench(int argc, char **argv)
         int first = 1;
         for (int b = 0; b < B_COUNT; b++)
             if (all_ok[b]) {
-                printf("%s\"%s\": %.2f", first ? "" : ", ", k_bnames[b], us_per_s[b]);
+                printf("%s\"%s\": %.2f", first ? "" : ", ", bname(b), us_per_s[b]);
                 first = 0;
             }
         printf("}, \"weight_bytes\": {");
         first = 1;
         for (int b = 0; b < B_COUNT; b++)
             if (all_ok[b]) {
-                printf("%s\"%s\": %zu", first ? "" : ", ", k_bnames[b], bytes_tot[b]);
+                printf("%s\"%s\": %zu", first ? "" : ", ", bname(b), bytes_tot[b]);
                 first = 0;
             }
-        printf("}, \"denseshift_kernel\": \"%s\", \"ratios\": {", k_bnames[ds_best]);
+        printf("}, \"denseshift_kernel\": \"%s\", \"ratios\": {", bname(ds_best));
         const double ratios[5] = {RATIO(ds_best, B_DPS_EXP), RATIO(ds_best, B_DPS_TABLE),
                                   RATIO(B_DS_SCALAR, B_DPS_SCALAR), RATIO(ds_best, f32_best),
                                   RATIO(ds_best, B_BLAS)};
@@ -567,15 +570,15 @@ int cmd_bench(int argc, char **argv)
             printf(", \"model_%s\": %.6f", choice_name[c], t_model[c] / pc.audio_s);
         printf(", \"decoder\": null}, \"peak_rss_mib\": %.1f}\n", peak_mib);
     } else {
-        printf("shiftvox bench: %s, %zu weights, 1 thread, AVX2+FMA %s\n",
+        printf("shiftvox bench: %s, %zu weights, 1 thread, SIMD %s\n",
                model_path ? model_path : "default architecture with random weights", n_weights,
-               svx_cpu_has_avx2() ? "yes" : "no");
+               svx_cpu_has_simd() ? svx_simd_name() : "none (scalar twins only)");
         printf("\nkernel throughput, GMAC/s (median of %d interleaved runs), on the model's shapes:\n",
                reps);
         printf("%-10s %-9s %4s %7s", "layer", "shape", "bits", "calls/s");
-        static const int show[] = {B_F32_SCALAR, B_F32_AVX2, B_BLAS, B_I8_AVX2, B_DS_SCALAR, B_DS_EXP,
+        static const int show[] = {B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP,
                                    B_DS_TABLE, B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE};
-        static const char *const shortn[] = {"f32", "f32-avx2", "openblas", "i8-avx2", "ds-scal",
+        static const char *const shortn[] = {"f32", "f32-simd", "openblas", "i8-simd", "ds-scal",
                                              "ds-exp", "ds-table", "dps-scal", "dps-exp", "dps-table"};
         for (size_t b = 0; b < sizeof show / sizeof show[0]; b++)
             printf(" %9s", shortn[b]);
@@ -596,9 +599,9 @@ int cmd_bench(int argc, char **argv)
         printf("%-24s %12s %14s\n", "kernel", "us / audio s", "weight bytes");
         for (int b = 0; b < B_COUNT; b++)
             if (all_ok[b])
-                printf("%-24s %12.1f %14zu\n", k_bnames[b], us_per_s[b], bytes_tot[b]);
+                printf("%-24s %12.1f %14zu\n", bname(b), us_per_s[b], bytes_tot[b]);
         printf("\nratios (throughput, >1 means DenseShift is faster; DenseShift = %s):\n",
-               k_bnames[ds_best]);
+               bname(ds_best));
         printf("  DenseShift / DeepShift per-weight (exp-add + zero mask) %6.2fx\n",
                RATIO(ds_best, B_DPS_EXP));
         printf("  DenseShift / DeepShift with the same table trick         %6.2fx\n",
@@ -606,7 +609,7 @@ int cmd_bench(int argc, char **argv)
         printf("  DenseShift scalar / DeepShift scalar                     %6.2fx\n",
                RATIO(B_DS_SCALAR, B_DPS_SCALAR));
         printf("  DenseShift / float32 %-10s                         %6.2fx  (weight bytes %.1fx fewer)\n",
-               k_bnames[f32_best], RATIO(ds_best, f32_best),
+               bname(f32_best), RATIO(ds_best, f32_best),
                bytes_tot[ds_best] ? (double)bytes_tot[f32_best] / (double)bytes_tot[ds_best] : NAN);
         printf("  DenseShift / OpenBLAS cblas_sgemv (1 thread)             %6.2fx\n",
                RATIO(ds_best, B_BLAS));

@@ -48,16 +48,16 @@ void svx_free32(void *p)
 
 static void *alloc32(size_t n_bytes) { return svx_alloc32(n_bytes); }
 
-int svx_cpu_has_avx2(void)
+int svx_cpu_has_simd(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     static int cached = -1;
     if (cached < 0)
-        cached = svx_avx2_compiled() && __builtin_cpu_supports("avx2") &&
+        cached = svx_simd_compiled() && __builtin_cpu_supports("avx2") &&
                  __builtin_cpu_supports("fma");
     return cached;
 #else
-    return 0;
+    return svx_simd_compiled();
 #endif
 }
 
@@ -273,18 +273,18 @@ static void mv_shift_scalar(const svx_wmat *w, const float *x, float *y)
 
 int svx_kernel_supported(const svx_wmat *w, svx_kernel_id k)
 {
-    int avx = svx_cpu_has_avx2();
+    int avx = svx_cpu_has_simd();
     switch (k) {
     case SVX_K_F32_REF: return 1;
-    case SVX_K_F32_AVX2: return avx;
+    case SVX_K_F32_SIMD: return avx;
     case SVX_K_I8_SCALAR: return w->enc == SVX_ENC_I8;
-    case SVX_K_I8_AVX2: return avx && w->enc == SVX_ENC_I8;
+    case SVX_K_I8_SIMD: return avx && w->enc == SVX_ENC_I8;
     case SVX_K_DS_SCALAR: return w->enc == SVX_ENC_DENSESHIFT;
-    case SVX_K_DS_EXP_AVX2:
-    case SVX_K_DS_TABLE_AVX2: return avx && w->enc == SVX_ENC_DENSESHIFT;
+    case SVX_K_DS_EXP_SIMD:
+    case SVX_K_DS_TABLE_SIMD: return avx && w->enc == SVX_ENC_DENSESHIFT;
     case SVX_K_DPS_SCALAR: return w->enc == SVX_ENC_DEEPSHIFT;
-    case SVX_K_DPS_EXP_AVX2:
-    case SVX_K_DPS_TABLE_AVX2: return avx && w->enc == SVX_ENC_DEEPSHIFT;
+    case SVX_K_DPS_EXP_SIMD:
+    case SVX_K_DPS_TABLE_SIMD: return avx && w->enc == SVX_ENC_DEEPSHIFT;
     default: return 0;
     }
 }
@@ -310,7 +310,7 @@ int svx_wmat_prepare(svx_wmat *w, svx_kernel_id k)
                         svx_kernel_name(k), w->bits, w->enc);
     switch (k) {
     case SVX_K_F32_REF: return ensure_f32(w);
-    case SVX_K_F32_AVX2:
+    case SVX_K_F32_SIMD:
         if (ensure_f32(w) < 0)
             return SVX_ERR_NO_MEMORY;
         if (!w->f32_blk) {
@@ -323,7 +323,7 @@ int svx_wmat_prepare(svx_wmat *w, svx_kernel_id k)
                         w->f32[(size_t)r * cols + j];
         }
         return SVX_OK;
-    case SVX_K_I8_AVX2:
+    case SVX_K_I8_SIMD:
         if (!w->q8_blk) {
             w->q8_blk = alloc32(blocks * cols * 8u + 8u);
             if (!w->q8_blk)
@@ -334,10 +334,10 @@ int svx_wmat_prepare(svx_wmat *w, svx_kernel_id k)
                         w->q8[(size_t)r * cols + j];
         }
         return SVX_OK;
-    case SVX_K_DS_EXP_AVX2:
-    case SVX_K_DS_TABLE_AVX2:
-    case SVX_K_DPS_EXP_AVX2:
-    case SVX_K_DPS_TABLE_AVX2:
+    case SVX_K_DS_EXP_SIMD:
+    case SVX_K_DS_TABLE_SIMD:
+    case SVX_K_DPS_EXP_SIMD:
+    case SVX_K_DPS_TABLE_SIMD:
         if (!w->code_blk) {
             /* +4 bytes: the kernels load 32 bits at the last column */
             w->code_blk = alloc32(blocks * cols * (size_t)w->bits + 4u);
@@ -359,23 +359,28 @@ int svx_wmat_prepare(svx_wmat *w, svx_kernel_id k)
 
 svx_kernel_id svx_kernel_pick(const svx_wmat *w, int choice)
 {
-    int avx = choice == SVX_KERNEL_AUTO && svx_cpu_has_avx2();
+    int avx = choice == SVX_KERNEL_AUTO && svx_cpu_has_simd();
     if (choice == SVX_KERNEL_FLOAT_REF)
         return SVX_K_F32_REF;
     switch (w->enc) {
-    case SVX_ENC_I8: return avx ? SVX_K_I8_AVX2 : SVX_K_I8_SCALAR;
-    case SVX_ENC_DENSESHIFT: return avx ? SVX_K_DS_TABLE_AVX2 : SVX_K_DS_SCALAR;
-    case SVX_ENC_DEEPSHIFT: return avx ? SVX_K_DPS_TABLE_AVX2 : SVX_K_DPS_SCALAR;
-    default: return avx ? SVX_K_F32_AVX2 : SVX_K_F32_REF;
+    case SVX_ENC_I8: return avx ? SVX_K_I8_SIMD : SVX_K_I8_SCALAR;
+    case SVX_ENC_DENSESHIFT: return avx ? SVX_K_DS_TABLE_SIMD : SVX_K_DS_SCALAR;
+    case SVX_ENC_DEEPSHIFT: return avx ? SVX_K_DPS_TABLE_SIMD : SVX_K_DPS_SCALAR;
+    default: return avx ? SVX_K_F32_SIMD : SVX_K_F32_REF;
     }
 }
 
 const char *svx_kernel_name(svx_kernel_id k)
 {
+#if defined(__aarch64__)
+#define SVX_SIMD_SUFFIX "neon"
+#else
+#define SVX_SIMD_SUFFIX "avx2"
+#endif
     static const char *const names[SVX_K_COUNT] = {
-        "f32-scalar", "f32-avx2", "i8-scalar", "i8-avx2", "denseshift-scalar",
-        "denseshift-exp-avx2", "denseshift-table-avx2", "deepshift-scalar",
-        "deepshift-exp-avx2", "deepshift-table-avx2"};
+        "f32-scalar", "f32-" SVX_SIMD_SUFFIX, "i8-scalar", "i8-" SVX_SIMD_SUFFIX,
+        "denseshift-scalar", "denseshift-exp-" SVX_SIMD_SUFFIX, "denseshift-table-" SVX_SIMD_SUFFIX,
+        "deepshift-scalar", "deepshift-exp-" SVX_SIMD_SUFFIX, "deepshift-table-" SVX_SIMD_SUFFIX};
     return (unsigned)k < SVX_K_COUNT ? names[k] : "?";
 }
 
@@ -385,9 +390,9 @@ size_t svx_kernel_weight_bytes(const svx_wmat *w, svx_kernel_id k)
     size_t padded = ((size_t)w->rows + 7u) / 8u * 8u * (size_t)w->cols;
     switch (k) {
     case SVX_K_F32_REF: return n * 4u;
-    case SVX_K_F32_AVX2: return padded * 4u;
+    case SVX_K_F32_SIMD: return padded * 4u;
     case SVX_K_I8_SCALAR: return n + alpha;
-    case SVX_K_I8_AVX2: return padded + alpha;
+    case SVX_K_I8_SIMD: return padded + alpha;
     case SVX_K_DS_SCALAR:
     case SVX_K_DPS_SCALAR: return packed_bytes(w->rows, w->cols, w->bits) + alpha;
     default: return padded * (size_t)w->bits / 8u + alpha;
@@ -402,15 +407,15 @@ size_t svx_matvec_scratch_floats(const svx_wmat *w)
 void svx_matvec(const svx_wmat *w, svx_kernel_id k, const float *x, float *y, float *scratch)
 {
     switch (k) {
-    case SVX_K_F32_AVX2: svx_mv_f32_avx2(w, x, y); return;
+    case SVX_K_F32_SIMD: svx_mv_f32_simd(w, x, y); return;
     case SVX_K_I8_SCALAR: mv_i8_scalar(w, x, y); return;
-    case SVX_K_I8_AVX2: svx_mv_i8_avx2(w, x, y); return;
+    case SVX_K_I8_SIMD: svx_mv_i8_simd(w, x, y); return;
     case SVX_K_DS_SCALAR:
     case SVX_K_DPS_SCALAR: mv_shift_scalar(w, x, y); return;
-    case SVX_K_DS_EXP_AVX2:
-    case SVX_K_DPS_EXP_AVX2: svx_mv_shift_exp_avx2(w, x, y, scratch); return;
-    case SVX_K_DS_TABLE_AVX2:
-    case SVX_K_DPS_TABLE_AVX2: svx_mv_shift_table_avx2(w, x, y, scratch); return;
+    case SVX_K_DS_EXP_SIMD:
+    case SVX_K_DPS_EXP_SIMD: svx_mv_shift_exp_simd(w, x, y, scratch); return;
+    case SVX_K_DS_TABLE_SIMD:
+    case SVX_K_DPS_TABLE_SIMD: svx_mv_shift_table_simd(w, x, y, scratch); return;
     default: mv_f32_ref(w, x, y); return;
     }
 }

@@ -27,18 +27,20 @@
 /* Weight encodings: numbers stored in the model file (model/FORMAT.md). */
 enum { SVX_ENC_F32 = 0, SVX_ENC_I8 = 1, SVX_ENC_DENSESHIFT = 2, SVX_ENC_DEEPSHIFT = 3 };
 
-/* Kernel variants. The scalar ones are the portable twins of the AVX2 ones. */
+/* Kernel variants. The SIMD ones are AVX2+FMA on x86-64 (kernels_avx2.c,
+ * chosen at run time from the CPU) and NEON on AArch64 (kernels_neon.c);
+ * the scalar ones are their portable twins. */
 typedef enum {
     SVX_K_F32_REF = 0,     /* plain loops on row-major float weights */
-    SVX_K_F32_AVX2,        /* 8-row interleaved float weights, FMA */
+    SVX_K_F32_SIMD,        /* 8-row interleaved float weights, fused multiply-add */
     SVX_K_I8_SCALAR,       /* int8 weights, float activations */
-    SVX_K_I8_AVX2,
+    SVX_K_I8_SIMD,
     SVX_K_DS_SCALAR,       /* DenseShift: per-weight exponent add, canonical codes */
-    SVX_K_DS_EXP_AVX2,     /* DenseShift: per-weight exponent add, 8 rows per vector */
-    SVX_K_DS_TABLE_AVX2,   /* DenseShift: per-input 8-entry table + vpermps by code */
+    SVX_K_DS_EXP_SIMD,     /* DenseShift: per-weight exponent add, 8 rows per vector */
+    SVX_K_DS_TABLE_SIMD,   /* DenseShift: per-input 8-entry table + vpermps by code */
     SVX_K_DPS_SCALAR,      /* DeepShift (zero code): per-weight exponent add + zero mask */
-    SVX_K_DPS_EXP_AVX2,
-    SVX_K_DPS_TABLE_AVX2,  /* DeepShift with the same table trick (fair comparison) */
+    SVX_K_DPS_EXP_SIMD,
+    SVX_K_DPS_TABLE_SIMD,  /* DeepShift with the same table trick (fair comparison) */
     SVX_K_COUNT
 } svx_kernel_id;
 
@@ -52,9 +54,9 @@ typedef struct {
     uint8_t *codes;        /* shift encodings: ARCH.md bit stream (+8 zero bytes) */
     int8_t *q8;            /* i8: [rows][cols] */
     float *f32;            /* f32 weights, or the dequantised copy (SVX_K_F32_*) */
-    float *f32_blk;        /* SVX_K_F32_AVX2 layout: [rows/8 up][cols][8] */
-    int8_t *q8_blk;        /* SVX_K_I8_AVX2 layout: [rows/8 up][cols][8] */
-    uint8_t *code_blk;     /* shift AVX2 layout: block k, column j: 8 codes of
+    float *f32_blk;        /* SVX_K_F32_SIMD layout: [rows/8 up][cols][8] */
+    int8_t *q8_blk;        /* SVX_K_I8_SIMD layout: [rows/8 up][cols][8] */
+    uint8_t *code_blk;     /* shift SIMD layout: block k, column j: 8 codes of
                               rows 8k..8k+7 in bits*8 bits at k*cols*bits + j*bits */
     int kernel;            /* the kernel svx_matvec uses by default */
 } svx_wmat;
@@ -74,7 +76,7 @@ unsigned svx_wmat_code(const svx_wmat *w, int r, int j);
 /* Exact float value of weight (r, j) (alpha included), ARCH.md's rule. */
 float svx_wmat_value(const svx_wmat *w, int r, int j);
 
-/* 1 if kernel k can run matrix w on this CPU (encoding matches, CPU has AVX2+FMA). */
+/* 1 if kernel k can run matrix w on this CPU (encoding matches, SIMD available). */
 int svx_kernel_supported(const svx_wmat *w, svx_kernel_id k);
 /* Builds the layout kernel k needs (allocates; call at load time, not per frame). */
 int svx_wmat_prepare(svx_wmat *w, svx_kernel_id k);
@@ -94,8 +96,9 @@ void svx_matvec(const svx_wmat *w, svx_kernel_id k, const float *x, float *y, fl
 void *svx_alloc32(size_t n_bytes);
 void svx_free32(void *p);
 
-/* 1 if the CPU has AVX2 and FMA (and the library was built with them). */
-int svx_cpu_has_avx2(void);
+/* 1 if the SIMD kernels can run: x86-64 with AVX2 and FMA (checked at run
+ * time), or AArch64 (NEON is part of the architecture). */
+int svx_cpu_has_simd(void);
 
 /* The exponent-add guard: 1 if x * 2^p for 0 <= p <= 7 may be done by adding
  * p to the exponent field (x normal, biased exponent in [1, 247]). */
@@ -111,11 +114,13 @@ static inline int svx_shift_safe(uint32_t xbits)
  * x * 2^i and the sign bit is applied by the kernel. */
 void svx_shift_table(int enc, int bits, float x, float *t8);
 
-/* AVX2 implementations (kernels_avx2.c); only called when svx_cpu_has_avx2(). */
-void svx_mv_f32_avx2(const svx_wmat *w, const float *x, float *y);
-void svx_mv_i8_avx2(const svx_wmat *w, const float *x, float *y);
-void svx_mv_shift_table_avx2(const svx_wmat *w, const float *x, float *y, float *scratch);
-void svx_mv_shift_exp_avx2(const svx_wmat *w, const float *x, float *y, float *scratch);
-int svx_avx2_compiled(void);
+/* SIMD implementations (kernels_avx2.c or kernels_neon.c); only called when
+ * svx_cpu_has_simd(). svx_simd_name() is "avx2", "neon" or "none". */
+const char *svx_simd_name(void);
+void svx_mv_f32_simd(const svx_wmat *w, const float *x, float *y);
+void svx_mv_i8_simd(const svx_wmat *w, const float *x, float *y);
+void svx_mv_shift_table_simd(const svx_wmat *w, const float *x, float *y, float *scratch);
+void svx_mv_shift_exp_simd(const svx_wmat *w, const float *x, float *y, float *scratch);
+int svx_simd_compiled(void);
 
 #endif

@@ -16,7 +16,8 @@
 
 #define SVX_INLINE static inline __attribute__((always_inline))
 
-int svx_avx2_compiled(void) { return 1; }
+int svx_simd_compiled(void) { return 1; }
+const char *svx_simd_name(void) { return "avx2"; }
 
 SVX_INLINE uint32_t load_u32(const uint8_t *p)
 {
@@ -55,7 +56,7 @@ SVX_INLINE void store_rows(const float *alpha, int rows, int k, __m256 acc, floa
 #define store_block(w, k, acc, y) store_rows((w)->alpha, (w)->rows, (k), (acc), (y))
 #define store_block_f32(w, k, acc, y) store_rows(NULL, (w)->rows, (k), (acc), (y))
 
-void svx_mv_f32_avx2(const svx_wmat *w, const float *x, float *y)
+void svx_mv_f32_simd(const svx_wmat *w, const float *x, float *y)
 {
     const int cols = w->cols, nblk = (w->rows + 7) / 8;
     const size_t stride = (size_t)cols * 8u;
@@ -90,7 +91,7 @@ SVX_INLINE __m256 i8_col(const int8_t *p)
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
 }
 
-void svx_mv_i8_avx2(const svx_wmat *w, const float *x, float *y)
+void svx_mv_i8_simd(const svx_wmat *w, const float *x, float *y)
 {
     const int cols = w->cols, nblk = (w->rows + 7) / 8;
     const size_t stride = (size_t)cols * 8u;
@@ -236,7 +237,7 @@ SVX_INLINE void table_kernel(const svx_wmat *w, const float *x, float *y, float 
     }
 }
 
-void svx_mv_shift_table_avx2(const svx_wmat *w, const float *x, float *y, float *scratch)
+void svx_mv_shift_table_simd(const svx_wmat *w, const float *x, float *y, float *scratch)
 {
     switch (w->bits) {
     case 2: table_kernel(w, x, y, scratch, 2); break;
@@ -325,7 +326,7 @@ SVX_INLINE void exp_kernel(const svx_wmat *w, const float *x, float *y, float *t
     }
 }
 
-void svx_mv_shift_exp_avx2(const svx_wmat *w, const float *x, float *y, float *scratch)
+void svx_mv_shift_exp_simd(const svx_wmat *w, const float *x, float *y, float *scratch)
 {
     int deep = w->enc == SVX_ENC_DEEPSHIFT;
     switch (w->bits * 2 + deep) {
@@ -338,18 +339,23 @@ void svx_mv_shift_exp_avx2(const svx_wmat *w, const float *x, float *y, float *s
     }
 }
 
-#else /* no AVX2 in this build: the dispatcher never calls these */
+#elif !(defined(__aarch64__) && defined(__ARM_NEON))
+/* no SIMD in this build: the dispatcher never calls these */
 
-int svx_avx2_compiled(void) { return 0; }
-void svx_mv_f32_avx2(const svx_wmat *w, const float *x, float *y) { (void)w; (void)x; (void)y; }
-void svx_mv_i8_avx2(const svx_wmat *w, const float *x, float *y) { (void)w; (void)x; (void)y; }
-void svx_mv_shift_table_avx2(const svx_wmat *w, const float *x, float *y, float *scratch)
+int svx_simd_compiled(void) { return 0; }
+const char *svx_simd_name(void) { return "none"; }
+void svx_mv_f32_simd(const svx_wmat *w, const float *x, float *y) { (void)w; (void)x; (void)y; }
+void svx_mv_i8_simd(const svx_wmat *w, const float *x, float *y) { (void)w; (void)x; (void)y; }
+void svx_mv_shift_table_simd(const svx_wmat *w, const float *x, float *y, float *scratch)
 {
     (void)w; (void)x; (void)y; (void)scratch;
 }
-void svx_mv_shift_exp_avx2(const svx_wmat *w, const float *x, float *y, float *scratch)
+void svx_mv_shift_exp_simd(const svx_wmat *w, const float *x, float *y, float *scratch)
 {
     (void)w; (void)x; (void)y; (void)scratch;
 }
 
+#else
+/* AArch64: the SIMD kernels are in kernels_neon.c */
+typedef int svx_kernels_avx2_unused;
 #endif

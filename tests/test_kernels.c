@@ -98,10 +98,10 @@ static int check_all_kernels(svx_wmat *w, const float *x)
         CU_ASSERT_EQUAL(bad, 0);
     }
     /* Twins: power-of-two kernels are bit-identical (exact terms, same order). */
-    static const int twin[][2] = {{SVX_K_DS_EXP_AVX2, SVX_K_DS_SCALAR},
-                                  {SVX_K_DS_TABLE_AVX2, SVX_K_DS_SCALAR},
-                                  {SVX_K_DPS_EXP_AVX2, SVX_K_DPS_SCALAR},
-                                  {SVX_K_DPS_TABLE_AVX2, SVX_K_DPS_SCALAR}};
+    static const int twin[][2] = {{SVX_K_DS_EXP_SIMD, SVX_K_DS_SCALAR},
+                                  {SVX_K_DS_TABLE_SIMD, SVX_K_DS_SCALAR},
+                                  {SVX_K_DPS_EXP_SIMD, SVX_K_DPS_SCALAR},
+                                  {SVX_K_DPS_TABLE_SIMD, SVX_K_DPS_SCALAR}};
     for (size_t t = 0; t < sizeof twin / sizeof twin[0]; t++) {
         float *a = ys[twin[t][0]], *b = ys[twin[t][1]];
         if (a && b) {
@@ -144,7 +144,7 @@ static void test_random_shapes(void)
             }
     /* the scalar kernels alone are 8 encodings x 84 shapes x 2 (f32 ref + own) */
     CU_ASSERT(total >= 8 * 84);
-    if (svx_cpu_has_avx2())
+    if (svx_cpu_has_simd())
         CU_ASSERT(total >= 8 * 84 * 2 + 6 * 84 * 2);
 }
 
@@ -200,7 +200,7 @@ static void test_exponent_edge_cases(void)
                 CU_ASSERT_TRUE(ok);
             }
             for (int k = 0; k < SVX_K_COUNT; k++) {
-                if (k == SVX_K_F32_REF || k == SVX_K_F32_AVX2 ||
+                if (k == SVX_K_F32_REF || k == SVX_K_F32_SIMD ||
                     !svx_kernel_supported(&w, (svx_kernel_id)k))
                     continue;
                 CU_ASSERT_EQUAL_FATAL(svx_wmat_prepare(&w, (svx_kernel_id)k), SVX_OK);
@@ -247,7 +247,7 @@ static void test_weight_bytes(void)
     svx_wmat w;
     CU_ASSERT_EQUAL_FATAL(random_wmat(&w, SVX_ENC_DENSESHIFT, 3, 480, 160), SVX_OK);
     size_t f32 = svx_kernel_weight_bytes(&w, SVX_K_F32_REF);
-    size_t ds = svx_kernel_weight_bytes(&w, SVX_K_DS_TABLE_AVX2);
+    size_t ds = svx_kernel_weight_bytes(&w, SVX_K_DS_TABLE_SIMD);
     CU_ASSERT_EQUAL(f32, 480u * 160u * 4u);
     CU_ASSERT_EQUAL(ds, 480u * 160u * 3u / 8u + 480u * 4u);
     CU_ASSERT(f32 >= 8u * ds * 9u / 10u); /* ~10x fewer bytes for 3-bit */
