@@ -24,7 +24,8 @@ RECIPE = {
 }
 # The comparison table: every quantiser fine-tuned from the same float
 # checkpoint with the same budget as the default model.
-COMPARE = [("denseshift", 2), ("denseshift", 4), ("deepshift-q", 3), ("deepshift-q", 4),
+COMPARE = [("denseshift", 3), ("denseshift", 2), ("denseshift", 4),
+           ("deepshift-q", 3), ("deepshift-q", 4),
            ("deepshift-ps", 3), ("deepshift-ps", 4)]
 
 
@@ -39,6 +40,8 @@ def run_recipe(what, argv):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--float-epochs", type=int, default=None)
     p.add_argument("--qat-epochs", type=int, default=None)
+    p.add_argument("--max-batches", type=int, default=0,
+                   help="compare: batches per fine-tuning epoch (0: all)")
     a = p.parse_args(argv)
     os.makedirs(a.runs, exist_ok=True)
     log = Log(os.path.join(a.runs, "recipe.log"))
@@ -76,7 +79,9 @@ def run_recipe(what, argv):
         for q, b in COMPARE:
             extra = list(RECIPE["denseshift3"])
             extra[1], extra[3] = q, str(b)
-            run("%s%d" % (q, b), extra + init, a.qat_epochs)
+            if a.max_batches:
+                extra += ["--max-batches", str(a.max_batches)]
+            run("cmp-%s%d" % (q, b), extra + init, a.qat_epochs)
     return 0
 
 
