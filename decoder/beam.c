@@ -264,6 +264,9 @@ static void to_svx_word(const svx_beam *b, const pword *w, svx_word *out)
     out->confidence = w->conf;
 }
 
+static double hyp_total(const hyp *h) { return log_add(h->lp_b, h->lp_nb); }
+static double cand_total(const cand *c) { return log_add(c->lp_b, c->lp_nb); }
+
 /* ---- create / reset ---- */
 
 int svx_beam_create(const svx_symtab *t, const svx_dec_params *p, const char *const *words,
@@ -273,7 +276,8 @@ int svx_beam_create(const svx_symtab *t, const svx_dec_params *p, const char *co
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_beam_create: out is NULL");
     *out = NULL;
     if (!t || !p || !(p->frame_s > 0) || p->beam_size < 1 || p->beam_size > 1 << 16 ||
-        p->max_pending_words < 1 || p->max_pending_words > 1024 || p->max_words < 1)
+        p->max_pending_words < 1 || p->max_pending_words > 1024 || p->max_words < 1 ||
+        !(p->commit_margin >= 0) || !(p->commit_lag_s >= 0))
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_beam_create: bad parameters (beam %d, pending "
                         "words %d)", p ? p->beam_size : 0, p ? p->max_pending_words : 0);
     if (!words) {
@@ -361,29 +365,48 @@ void svx_beam_reset(svx_beam *b)
 
 /* ---- the search ---- */
 
-static double hyp_total(const hyp *h) { return log_add(h->lp_b, h->lp_nb); }
-static double cand_total(const cand *c) { return log_add(c->lp_b, c->lp_nb); }
 
-/* Moves the first uncommitted word of every hypothesis to the queue while all
- * agree on it. */
+/* Moves the best hypothesis' first uncommitted word to the queue while the
+ * hypotheses that disagree with it hold less than e^-commit_margin of the
+ * probability mass (none at all with an infinite margin), or the word ended
+ * commit_lag_s ago; the hypotheses that disagree are dropped. */
 static void commit_agreed(svx_beam *b)
 {
     for (;;) {
         if (b->n_cur == 0 || b->cur[0].n_words == 0)
             return;
         int32_t w = b->cur[0].words[0].word;
-        for (int i = 1; i < b->n_cur; i++)
-            if (b->cur[i].n_words == 0 || b->cur[i].words[0].word != w)
-                return;
+        double agree = -INFINITY, other = -INFINITY;
+        for (int i = 0; i < b->n_cur; i++) {
+            const hyp *h = &b->cur[i];
+            if (h->n_words > 0 && h->words[0].word == w)
+                agree = log_add(agree, hyp_total(h));
+            else
+                other = log_add(other, hyp_total(h));
+        }
+        /* fixed lag: the word ended commit_lag_s ago */
+        const int old = (double)(b->t - b->cur[0].words[0].end) * b->p.frame_s >= b->p.commit_lag_s;
+        if (other != -INFINITY && !(other < agree - b->p.commit_margin) && !old)
+            return;
         svx_word out;
         to_svx_word(b, &b->cur[0].words[0], &out);   /* cur[0] is the best */
         svx_wordq_push(&b->q, &out);
+        int k = 0;
         for (int i = 0; i < b->n_cur; i++) {
             hyp *h = &b->cur[i];
+            if (!(h->n_words > 0 && h->words[0].word == w))
+                continue;
             memmove(h->words, h->words + 1, (size_t)(h->n_words - 1) * sizeof *h->words);
             h->n_words--;
             h->hash = hash_words(h->words, h->n_words);
+            if (k != i) {   /* compact, swapping word storage */
+                hyp tmp = b->cur[k];
+                b->cur[k] = *h;
+                b->cur[i] = tmp;
+            }
+            k++;
         }
+        b->n_cur = k;
     }
 }
 

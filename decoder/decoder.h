@@ -78,6 +78,8 @@ typedef struct {
     int max_pending_words;        /* beam: uncommitted words per hypothesis, 16 */
     int max_words;                /* final words held until taken, 4096 */
     double word_gap_s;            /* greedy: a blank run this long ends a word, 0.25 */
+    double commit_margin;         /* beam: nats, 20 (INFINITY: commit only on full agreement) */
+    double commit_lag_s;          /* beam: commit a word this long after its end, 1.0 (INFINITY: never) */
 } svx_dec_params;
 
 void svx_dec_params_default(svx_dec_params *p, double frame_s);
@@ -117,9 +119,16 @@ const svx_wordq *svx_greedy_queue(const svx_greedy *g);
  * its uncommitted words, its trie node and its last label, so label sequences
  * that differ only in spacing merge once they agree again.
  *
- * Bounded memory: when every hypothesis starts with the same uncommitted word
- * the word is committed (moved to the final-word queue) — this never changes
- * the result. If a hypothesis would hold more than max_pending_words, the best
+ * Bounded memory: when the hypotheses that do not start with the best one's
+ * first uncommitted word hold less than e^-commit_margin of the probability
+ * mass, they are dropped and the word is committed (moved to the final-word
+ * queue). With commit_margin = INFINITY only full agreement commits, which
+ * never changes the result; the default 20 nats drops hypotheses 5e8 times
+ * less likely than the rest. A near-miss spelling of an old word keeps a
+ * constant distance to the best hypothesis once both are past it, so the
+ * margin alone may never commit: the best hypothesis' first word is also
+ * committed once it ended commit_lag_s (1 s) ago — without a language model
+ * later frames almost never change the ranking of an earlier word. If a hypothesis would hold more than max_pending_words, the best
  * hypothesis' oldest word is committed and hypotheses that disagree with it are
  * dropped (an approximation that only very long ambiguous runs trigger;
  * counted by svx_beam_forced_commits). */

@@ -4,6 +4,7 @@
 #include "svx_internal.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,4 +168,6 @@ void svx_dec_params_default(svx_dec_params *p, double frame_s)
     p->max_pending_words = 16;
     p->max_words = 4096;
     p->word_gap_s = 0.25;
+    p->commit_margin = 20.0;
+    p->commit_lag_s = 1.0;
 }
