@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -350,9 +351,20 @@ static int refill_file(svx_audio_reader *rd)
 static int refill_raw(svx_audio_reader *rd)
 {
     ssize_t n;
-    do
+    for (;;) {
         n = read(rd->fd, rd->bytes + rd->n_carry, 2 * SVX_AUDIO_CHUNK_FRAMES);
-    while (n < 0 && errno == EINTR);
+        if (n >= 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            /* A non-blocking descriptor: wait until it has data. */
+            struct pollfd pfd = {rd->fd, POLLIN, 0};
+            if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+                continue;
+        }
+        break;
+    }
     if (n < 0)
         return reader_fail(rd, SVX_ERR_IO, "%s: read failed after %lld samples: %s", rd->name,
                            (long long)rd->n_frames_in, strerror(errno));

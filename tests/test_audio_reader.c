@@ -600,7 +600,8 @@ static void *write_odd_pieces(void *p)
 }
 
 /* Sends s16le through a pipe in odd-sized writes and reads it back. */
-static float *raw_through_pipe(const int16_t *pcm, size_t n, int in_rate, size_t chunk, size_t *n_out)
+static float *raw_through_pipe(const int16_t *pcm, size_t n, int in_rate, size_t chunk, int nonblock,
+                               size_t *n_out)
 {
     unsigned char *bytes = malloc(2 * n);
     for (size_t i = 0; i < n; i++) {
@@ -610,6 +611,8 @@ static float *raw_through_pipe(const int16_t *pcm, size_t n, int in_rate, size_t
     }
     int fds[2];
     CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+    if (nonblock)   /* reads then fail with EAGAIN whenever the writer lags */
+        CU_ASSERT_EQUAL(fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK), 0);
     pipe_writer w = {fds[1], bytes, 2 * n};
     pthread_t th;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, write_odd_pieces, &w), 0);
@@ -651,7 +654,7 @@ static void test_raw_fd(void)
     static const size_t chunks[] = {1, 7, 160, 4096};
     for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
         size_t n_out = 0;
-        float *got = raw_through_pipe(q, n, TARGET_HZ, chunks[c], &n_out);
+        float *got = raw_through_pipe(q, n, TARGET_HZ, chunks[c], c == 1, &n_out);
         CU_ASSERT_PTR_NOT_NULL_FATAL(got);
         CU_ASSERT_EQUAL(n_out, n);
         if (n_out == n)
@@ -668,7 +671,7 @@ static void test_raw_fd(void)
     q[10] = (int16_t)lrint(ref_signal(10.0 / 8000) * 32767.0);
     q[11] = (int16_t)lrint(ref_signal(11.0 / 8000) * 32767.0);
     size_t n_out = 0, n_ref;
-    float *got = raw_through_pipe(q, n, 8000, 333, &n_out);
+    float *got = raw_through_pipe(q, n, 8000, 333, 0, &n_out);
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
     float *ref = ref_at(TARGET_HZ, &n_ref);
     int lag;
@@ -698,6 +701,16 @@ static void test_raw_fd(void)
     CU_ASSERT_EQUAL(svx_audio_read(rd, buf, 8), 0);
     svx_audio_close(rd);
     fclose(f);
+
+    /* A descriptor that cannot be read (the write end of a pipe): SVX_ERR_IO. */
+    int fds[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+    CU_ASSERT_EQUAL_FATAL(svx_audio_open_raw_fd(fds[1], TARGET_HZ, TARGET_HZ, &rd), SVX_OK);
+    CU_ASSERT_EQUAL(svx_audio_read(rd, buf, 8), SVX_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "read failed"));
+    svx_audio_close(rd);
+    close(fds[0]);
+    close(fds[1]);
 
     CU_ASSERT_EQUAL(svx_audio_open_raw_fd(-1, TARGET_HZ, TARGET_HZ, &rd), SVX_ERR_INVALID_ARG);
     CU_ASSERT_EQUAL(svx_audio_open_raw_fd(0, 0, TARGET_HZ, &rd), SVX_ERR_BAD_AUDIO);
