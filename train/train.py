@@ -218,7 +218,8 @@ def time_shift(it, gen, max_shift):
 
 def build_model(args, train_items, log):
     cfg = {"quant": args.quant, "bits": args.bits, "hidden": args.hidden,
-           "c1": args.c1, "c2": args.c2, "n_mels": train_items[0]["feats"].shape[1]}
+           "c1": args.c1, "c2": args.c2,
+           "n_mels": train_items[0]["feats"].shape[1] if train_items else 40}
     if args.init_from:
         ck = torch.load(args.init_from, map_location="cpu")
         src = CRNN(ck["config"])
