@@ -303,7 +303,7 @@ static void emit(svx_kws *k, keyword *kw)
 }
 
 /* One frame of the Viterbi recursion and the peak detector. real: 0 for the
- * virtual boundary frames of flush (they never start a candidate). */
+ * virtual boundary frames of flush (they do not advance time). */
 static void step(svx_kws *k, const float *lp, int real)
 {
     const int V = k->tab.n_symbols;
@@ -366,7 +366,7 @@ static void step(svx_kws *k, const float *lp, int real)
             } else {
                 emit(k, kw);
             }
-        } else if (eligible && real) {
+        } else if (eligible) {
             kw->cand = 1;
             kw->cand_score = score;
             kw->cand_beg = beg;
