@@ -24,11 +24,6 @@
 #include "common.h"
 #include "eval_data.h"
 
-/* --stream lives in eval_stream.c, which needs the decoder's svx_stream; a
- * weak reference lets the command build before that is linked in. */
-__attribute__((weak)) int eval_run_stream(const eval_opts *o, const svx_model *model,
-                                          const eval_set *set);
-
 #define MAX_LABELS EVAL_N_WORDS
 #define N_CAND (EVAL_N_WORDS + 1) /* the 35 words, then "" for silence */
 
@@ -760,13 +755,7 @@ int cmd_eval(int argc, char **argv)
         svx_model_destroy(model);
         return 2;
     }
-    int rc;
-    if (o.stream && !eval_run_stream) {
-        fprintf(stderr, "shiftvox eval: --stream is not available in this build (no keyword stream)\n");
-        rc = 2;
-    } else {
-        rc = o.stream ? eval_run_stream(&o, model, &set) : run_classify(&o, model, &set);
-    }
+    int rc = o.stream ? eval_run_stream(&o, model, &set) : run_classify(&o, model, &set);
     eval_set_free(&set);
     svx_model_destroy(model);
     return rc;
