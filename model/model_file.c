@@ -667,15 +667,10 @@ static int finish_model(svx_model *m)
     return SVX_OK;
 }
 
-static int load_memory_named(const void *buf, size_t n, const svx_model_options *opt,
-                             svx_model **out, const char *src)
+/* Header checks (magic, version, declared size) on the first
+ * min(n, 16) bytes of a file of n bytes. */
+static int check_header(const uint8_t *data, size_t n, const char *src)
 {
-    const uint8_t *data = buf;
-    if (!out || (!buf && n))
-        return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_load: NULL argument");
-    *out = NULL;
-    if (opt && opt->force_integer)
-        return svx_fail(SVX_ERR_ENCODING, "%s: this model carries no integer-only path", src);
     if (n < 4)
         return svx_fail(SVX_ERR_TRUNCATED, "%s: %zu bytes, too short for the magic 'SVXM'", src, n);
     if (memcmp(data, SVX_MODEL_MAGIC, 4) != 0)
@@ -698,6 +693,22 @@ static int load_memory_named(const void *buf, size_t n, const svx_model_options 
                         "(trailing data)", src, (unsigned long long)declared, n);
     if (n < SVX_MODEL_HEADER_BYTES + 4u)
         return svx_fail(SVX_ERR_TRUNCATED, "%s: %zu bytes, too short for header and checksum", src, n);
+    return SVX_OK;
+}
+
+static int load_memory_named(const void *buf, size_t n, const svx_model_options *opt,
+                             svx_model **out, const char *src)
+{
+    const uint8_t *data = buf;
+    if (!out || (!buf && n))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_load: NULL argument");
+    *out = NULL;
+    if (opt && opt->force_integer)
+        return svx_fail(SVX_ERR_ENCODING, "%s: this model carries no integer-only path", src);
+    int hrc = check_header(data, n, src);
+    if (hrc < 0)
+        return hrc;
+    unsigned minor = (unsigned)data[6] | ((unsigned)data[7] << 8);
     uint32_t stored = le32(data + n - 4u), computed = svx_crc32(0, data, n - 4u);
     if (stored != computed)
         return svx_fail(SVX_ERR_CHECKSUM, "%s: CRC32 of the first %zu bytes is %08x but the file "
@@ -739,6 +750,25 @@ int svx_model_load_ex(const char *path, const svx_model_options *opt, svx_model 
     uint8_t *buf = NULL;
     size_t n = 0, cap = 0;
     int rc = SVX_OK;
+    /* A regular file: its size is known, so the header is checked before
+     * anything else is read (a huge or foreign file costs no memory). */
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+            uint8_t hdr[SVX_MODEL_HEADER_BYTES];
+            size_t got = fread(hdr, 1, sizeof hdr, f);
+            if ((size_t)size < sizeof hdr && got == (size_t)size)
+                got = (size_t)size;
+            if (!ferror(f) && (got == sizeof hdr || got == (size_t)size)) {
+                rc = check_header(hdr, (size_t)size, path);
+                if (rc < 0) {
+                    fclose(f);
+                    return rc;
+                }
+            }
+            rewind(f); /* also clears a read error: the loop below reports it */
+        }
+    }
     for (;;) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2u : 65536u;
