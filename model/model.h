@@ -31,6 +31,7 @@ enum {
 #define SVX_MAX_DIM 65536
 #define SVX_MAX_KT 64      /* convolution kernel length in time */
 #define SVX_MAX_MATRIX (1u << 26) /* weights per matrix */
+#define SVX_MAX_MODEL_BYTES (256u << 20) /* file size svx_model_load reads */
 
 typedef struct {
     int type;

@@ -761,6 +761,9 @@ int svx_model_load_ex(const char *path, const svx_model_options *opt, svx_model 
                 got = (size_t)size;
             if (!ferror(f) && (got == sizeof hdr || got == (size_t)size)) {
                 rc = check_header(hdr, (size_t)size, path);
+                if (rc >= 0 && (uint64_t)size > SVX_MAX_MODEL_BYTES)
+                    rc = svx_fail(SVX_ERR_SHAPE, "%s: %ld bytes, more than the %u MiB a model file "
+                                  "may have", path, size, SVX_MAX_MODEL_BYTES >> 20);
                 if (rc < 0) {
                     fclose(f);
                     return rc;
