@@ -1,0 +1,520 @@
+/* svx_stream end to end with a model whose output we control, and with the
+ * bundled model on the generated samples when it exists.
+ *
+ * The tone model: an identity convolution with time stride 2 (so decoder
+ * frames are 20 ms, as in the real model), then one linear layer and
+ * log-softmax. Letter i (a..z) wins when mel band TONE_BAND0 + i holds a
+ * strong tone, the blank wins otherwise. A word is "spoken" as one 60 ms tone
+ * per letter, 50 ms apart; words are 0.5 s apart. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../decoder/decoder.h"
+#include "../model/model.h"
+#include "shiftvox.h"
+#include "testutil.h"
+
+#define RATE 16000
+#define PI 3.14159265358979323846
+#define TONE_BAND0 12
+#define TONE_GAIN 3.0f
+#define TONE_AMP 0.3
+#define NOISE_STD 0.002
+#define TONE_SAMPLES 960          /* 60 ms */
+#define LETTER_GAP 800            /* 50 ms */
+#define WORD_GAP 8000             /* 0.5 s */
+#define LEAD 4800                 /* 0.3 s of noise first */
+
+static svx_model *g_model;
+
+static svx_model *tone_model(void)
+{
+    if (g_model)
+        return g_model;
+    svx_frontend_params fe;
+    svx_frontend_params_default(&fe);
+    enum { V = 29 };
+    const int F = fe.n_mels;
+    float *eye = calloc((size_t)F * (size_t)F, sizeof *eye), *zero = calloc((size_t)F, sizeof *zero);
+    float *w = calloc((size_t)V * (size_t)F, sizeof *w), bias[V];
+    if (!eye || !zero || !w)
+        return NULL;
+    for (int i = 0; i < F; i++)
+        eye[i * F + i] = 1.0f;
+    for (int s = 0; s < V; s++)
+        bias[s] = 0.0f;
+    bias[1] = bias[2] = -40.0f;
+    for (int i = 0; i < 26; i++)
+        w[(size_t)(3 + i) * (size_t)F + (size_t)(TONE_BAND0 + i)] = TONE_GAIN;
+    svx_layer_desc L[3];
+    memset(L, 0, sizeof L);
+    L[0].type = SVX_LAYER_CONV2D;
+    L[0].name = "stride2";
+    L[0].n_params = 10;
+    const int32_t conv[10] = {F, 1, F, 1, 1, 1, 2, 1, 0, 0};
+    memcpy(L[0].params, conv, sizeof conv);
+    L[0].n_tensors = 2;
+    L[0].t[0] = (svx_tensor_desc){1, SVX_ENC_F32, 32, F, F, NULL, eye};
+    L[0].t[1] = (svx_tensor_desc){0, SVX_ENC_F32, 32, F, 1, NULL, zero};
+    L[1].type = SVX_LAYER_LINEAR;
+    L[1].name = "out";
+    L[1].n_params = 3;
+    L[1].params[0] = F;
+    L[1].params[1] = V;
+    L[1].n_tensors = 2;
+    L[1].t[0] = (svx_tensor_desc){1, SVX_ENC_F32, 32, V, F, NULL, w};
+    L[1].t[1] = (svx_tensor_desc){0, SVX_ENC_F32, 32, V, 1, NULL, bias};
+    L[2].type = SVX_LAYER_LOGSOFTMAX;
+    L[2].name = "logsoftmax";
+    L[2].n_params = 1;
+    L[2].params[0] = V;
+    svx_model_desc d;
+    memset(&d, 0, sizeof d);
+    d.fe = fe;
+    d.n_symbols = V;
+    d.symbols = svx_default_symbols;
+    d.meta = "{\"test\": \"tone model, stride 2\"}";
+    d.n_layers = 3;
+    d.layers = L;
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    int rc = svx_model_serialize(&d, &bytes, &n, NULL);
+    free(eye);
+    free(zero);
+    free(w);
+    if (rc < 0)
+        return NULL;
+    rc = svx_model_load_memory(bytes, n, NULL, &g_model);
+    free(bytes);
+    return rc < 0 ? NULL : g_model;
+}
+
+static double band_centre_hz(const svx_frontend_params *p, int k)
+{
+    double m0 = 2595.0 * log10(1.0 + p->fmin_hz / 700.0);
+    double m1 = 2595.0 * log10(1.0 + p->fmax_hz / 700.0);
+    double m = m0 + (k + 1) * (m1 - m0) / (p->n_mels + 1);
+    return 700.0 * (pow(10.0, m / 2595.0) - 1.0);
+}
+
+/* Words separated by spaces; returns malloc'ed samples. starts/ends (seconds)
+ * of each word's first tone onset and last tone end. */
+static float *synth(const char *text, size_t *n_out, double *starts, double *ends, int *n_words)
+{
+    svx_frontend_params fe;
+    svx_frontend_params_default(&fe);
+    size_t n = LEAD + 2 * WORD_GAP;
+    for (const char *c = text; *c; c++)
+        n += *c == ' ' ? WORD_GAP : TONE_SAMPLES + LETTER_GAP;
+    float *x = malloc(n * sizeof *x);
+    if (!x)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(NOISE_STD * tu_rand_normal());
+    size_t pos = LEAD;
+    int nw = 0, in_word = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c == ' ') {
+            pos += WORD_GAP;
+            in_word = 0;
+            continue;
+        }
+        if (!in_word) {
+            starts[nw++] = (double)pos / RATE;
+            in_word = 1;
+        }
+        double f = band_centre_hz(&fe, TONE_BAND0 + (*c - 'a'));
+        for (size_t i = 0; i < TONE_SAMPLES; i++) {
+            double env = 1.0, fade = 80;
+            if (i < fade)
+                env = 0.5 - 0.5 * cos(PI * (double)i / fade);
+            else if (i >= TONE_SAMPLES - fade)
+                env = 0.5 - 0.5 * cos(PI * (double)(TONE_SAMPLES - i) / fade);
+            x[pos + i] += (float)(TONE_AMP * env * sin(2.0 * PI * f * (double)i / RATE));
+        }
+        ends[nw - 1] = (double)(pos + TONE_SAMPLES) / RATE;
+        pos += TONE_SAMPLES + LETTER_GAP;
+    }
+    *n_out = n;
+    *n_words = nw;
+    return x;
+}
+
+static svx_stream *make_stream(svx_decode_mode mode, const svx_keyword *kw, int n_kw)
+{
+    svx_model *m = tone_model();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    svx_stream_config cfg;
+    svx_stream_config_default(&cfg);
+    cfg.mode = mode;
+    cfg.keywords = kw;
+    cfg.n_keywords = n_kw;
+    svx_stream *s = NULL;
+    int rc = svx_stream_create(m, &cfg, &s);
+    if (rc < 0)
+        printf("\n  svx_stream_create: %s\n", svx_last_error_message());
+    CU_ASSERT_EQUAL_FATAL(rc, SVX_OK);
+    return s;
+}
+
+static void push_chunks(svx_stream *s, const float *x, size_t n, size_t chunk)
+{
+    for (size_t i = 0; i < n; i += chunk) {
+        size_t k = n - i < chunk ? n - i : chunk;
+        CU_ASSERT_EQUAL(svx_stream_push(s, x + i, k), SVX_OK);
+    }
+}
+
+/* Greedy and beam give the words with times near the tones. */
+static void test_stream_words_and_times(void)
+{
+    double st[8], en[8];
+    int nw;
+    size_t n;
+    float *x = synth("yes no stop", &n, st, en, &nw);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    for (int mode = 0; mode < 2; mode++) {
+        svx_stream *s = make_stream(mode == 0 ? SVX_DECODE_GREEDY : SVX_DECODE_BEAM, NULL, 0);
+        TU_ASSERT_CLOSE(svx_stream_frame_seconds(s), 0.02, 1e-12);
+        push_chunks(s, x, n, 4096);
+        CU_ASSERT_EQUAL(svx_stream_flush(s), SVX_OK);
+        svx_word w[8];
+        int k = svx_stream_get_words(s, w, 8);
+        CU_ASSERT_EQUAL(k, 3);
+        char text[64];
+        CU_ASSERT_EQUAL(svx_stream_get_text(s, text, sizeof text), 11);
+        CU_ASSERT_STRING_EQUAL(text, "yes no stop");
+        for (int i = 0; i < k && i < 3; i++) {
+            /* a frame starts at t * 20 ms and spans 25 ms: the first frame
+             * that hears a tone starts up to 45 ms before it */
+            CU_ASSERT(w[i].start_s >= st[i] - 0.05 && w[i].start_s <= st[i] + 0.02);
+            CU_ASSERT(w[i].end_s >= en[i] - 0.03 && w[i].end_s <= en[i] + 0.03);
+            CU_ASSERT(w[i].confidence > 0.5f && w[i].confidence <= 1.0f);
+        }
+        TU_ASSERT_CLOSE(svx_stream_audio_seconds(s), (double)n / RATE, 1e-9);
+        svx_stream_destroy(s);
+    }
+    free(x);
+}
+
+/* The same audio in chunks of 1, 7, 160, 999 samples or all at once gives
+ * identical words and events; so does reset and a second run. */
+static void test_stream_chunking(void)
+{
+    double st[8], en[8];
+    int nw;
+    size_t n;
+    float *x = synth("go yes left no", &n, st, en, &nw);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    const size_t chunks[5] = {n, 1, 7, 160, 999};
+    const svx_keyword kw[] = {{"yes", 0.5f}, {"no", 0.5f}};
+    for (int mode = 0; mode < 3; mode++) {
+        svx_stream *s = make_stream((svx_decode_mode)mode, kw, 2);
+        svx_word ref_w[8], w[8];
+        svx_kws_event ref_e[8], e[8];
+        int ref_nw = 0, ref_ne = 0;
+        for (int c = 0; c < 6; c++) {
+            svx_stream_reset(s);
+            push_chunks(s, x, n, chunks[c % 5]);
+            svx_stream_flush(s);
+            int k = svx_stream_get_words(s, w, 8), ne = 0;
+            while (ne < 8 && svx_stream_next_event(s, &e[ne]))
+                ne++;
+            if (c == 0) {
+                ref_nw = k;
+                ref_ne = ne;
+                memcpy(ref_w, w, sizeof w);
+                memcpy(ref_e, e, sizeof e);
+                CU_ASSERT_EQUAL(mode == 2 ? ne : k, mode == 2 ? 2 : 4);
+                continue;
+            }
+            CU_ASSERT_EQUAL(k, ref_nw);
+            CU_ASSERT_EQUAL(ne, ref_ne);
+            for (int i = 0; i < k && i < ref_nw; i++) {
+                CU_ASSERT_STRING_EQUAL(w[i].text, ref_w[i].text);
+                CU_ASSERT(w[i].start_s == ref_w[i].start_s && w[i].end_s == ref_w[i].end_s);
+                CU_ASSERT(w[i].confidence == ref_w[i].confidence);
+            }
+            for (int i = 0; i < ne && i < ref_ne; i++) {
+                CU_ASSERT_STRING_EQUAL(e[i].keyword, ref_e[i].keyword);
+                CU_ASSERT(e[i].start_s == ref_e[i].start_s && e[i].end_s == ref_e[i].end_s);
+                CU_ASSERT(e[i].score == ref_e[i].score);
+            }
+        }
+        svx_stream_destroy(s);
+    }
+    free(x);
+}
+
+/* The stream equals the pipeline run by hand: all features at once, the
+ * model frame by frame, the greedy decoder. */
+static void test_stream_equals_manual_pipeline(void)
+{
+    double st[8], en[8];
+    int nw;
+    size_t n;
+    float *x = synth("up down", &n, st, en, &nw);
+    svx_model *m = tone_model();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const svx_frontend_params *fp = svx_model_frontend(m);
+    size_t nf = svx_frontend_n_frames(fp, n);
+    float *feat = malloc(nf * (size_t)fp->n_mels * sizeof *feat);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(feat);
+    CU_ASSERT_EQUAL(svx_features_compute(fp, x, n, feat, nf), (int)nf);
+    svx_model_state *ms;
+    CU_ASSERT_EQUAL_FATAL(svx_model_state_create(m, &ms), SVX_OK);
+    svx_symtab tab;
+    svx_symtab_from_model(&tab, m);
+    svx_dec_params dp;
+    svx_dec_params_default(&dp, 0.02);
+    svx_greedy *g;
+    CU_ASSERT_EQUAL_FATAL(svx_greedy_create(&tab, &dp, &g), SVX_OK);
+    float lp[29];
+    for (size_t i = 0; i < nf; i++)
+        if (svx_model_state_push(ms, feat + i * (size_t)fp->n_mels, lp) == 1)
+            svx_greedy_push(g, lp);
+    svx_greedy_flush(g);
+    svx_word want[8], got[8];
+    int n_want = svx_greedy_words(g, want, 8);
+    svx_stream *s = make_stream(SVX_DECODE_GREEDY, NULL, 0);
+    push_chunks(s, x, n, 333);
+    svx_stream_flush(s);
+    int n_got = svx_stream_get_words(s, got, 8);
+    CU_ASSERT_EQUAL(n_want, 2);
+    CU_ASSERT_EQUAL(n_got, n_want);
+    for (int i = 0; i < n_got && i < n_want; i++) {
+        CU_ASSERT_STRING_EQUAL(got[i].text, want[i].text);
+        CU_ASSERT(got[i].start_s == want[i].start_s && got[i].end_s == want[i].end_s);
+    }
+    svx_stream_destroy(s);
+    svx_greedy_destroy(g);
+    svx_model_state_destroy(ms);
+    free(feat);
+    free(x);
+}
+
+/* Keyword events through the stream: right words, times near the tones,
+ * reported within 200 ms of the end of the word (counted in audio pushed
+ * in 10 ms chunks). */
+static void test_stream_keywords_latency(void)
+{
+    double st[8], en[8];
+    int nw;
+    size_t n;
+    float *x = synth("bed yes cat no", &n, st, en, &nw);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    const svx_keyword kw[] = {{"yes", 0.5f}, {"no", 0.5f}};
+    svx_stream *s = make_stream(SVX_DECODE_KWS, kw, 2);
+    svx_kws_event ev[8];
+    double seen_at[8];
+    int ne = 0;
+    for (size_t i = 0; i < n; i += 160) {
+        size_t k = n - i < 160 ? n - i : 160;
+        svx_stream_push(s, x + i, k);
+        while (ne < 8 && svx_stream_next_event(s, &ev[ne]))
+            seen_at[ne++] = svx_stream_audio_seconds(s);
+    }
+    svx_stream_flush(s);
+    while (ne < 8 && svx_stream_next_event(s, &ev[ne]))
+        seen_at[ne++] = svx_stream_audio_seconds(s);
+    CU_ASSERT_EQUAL_FATAL(ne, 2);
+    const int idx[2] = {1, 3};
+    const char *want[2] = {"yes", "no"};
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_STRING_EQUAL(ev[i].keyword, want[i]);
+        CU_ASSERT(fabs(ev[i].start_s - st[idx[i]]) <= 0.05);
+        CU_ASSERT(fabs(ev[i].end_s - en[idx[i]]) <= 0.03);
+        double lat = seen_at[i] - en[idx[i]];
+        printf("(%s: event %.0f ms after the last tone) ", want[i], lat * 1000);
+        CU_ASSERT(lat > 0 && lat <= 0.2);
+    }
+    CU_ASSERT_EQUAL(svx_stream_dropped_events(s), 0);
+    svx_stream_destroy(s);
+    free(x);
+}
+
+/* No allocation while pushing, flushing and reading; state errors. */
+static void test_stream_no_alloc_and_state(void)
+{
+    double st[8], en[8];
+    int nw;
+    size_t n;
+    float *x = synth("one two three", &n, st, en, &nw);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    const svx_keyword kw[] = {{"two", 0.5f}};
+    for (int mode = 0; mode < 3; mode++) {
+        svx_stream *s = make_stream((svx_decode_mode)mode, kw, 1);
+        uint64_t before = tu_alloc_count();
+        for (int rep = 0; rep < 3; rep++) {
+            svx_stream_reset(s);
+            push_chunks(s, x, n, 512);
+            svx_stream_flush(s);
+            svx_word w[8];
+            char text[128];
+            svx_kws_event ev;
+            svx_stream_get_words(s, w, 8);
+            svx_stream_get_text(s, text, sizeof text);
+            while (svx_stream_next_event(s, &ev))
+                ;
+            svx_stream_take_words(s, w, 8);
+        }
+        CU_ASSERT_EQUAL(tu_alloc_count(), before);
+        CU_ASSERT_EQUAL(svx_stream_push(s, x, 10), SVX_ERR_STATE);
+        svx_stream_destroy(s);
+    }
+    free(x);
+}
+
+/* get_text reports the length it needs and truncates safely; take_words
+ * empties the store. */
+static void test_stream_text_and_take(void)
+{
+    double st[8], en[8];
+    int nw;
+    size_t n;
+    float *x = synth("happy house", &n, st, en, &nw);
+    svx_stream *s = make_stream(SVX_DECODE_BEAM, NULL, 0);
+    push_chunks(s, x, n, 1000);
+    svx_stream_flush(s);
+    char small[6];
+    memset(small, 'x', sizeof small);
+    CU_ASSERT_EQUAL(svx_stream_get_text(s, small, sizeof small), 11);
+    CU_ASSERT_STRING_EQUAL(small, "happy");
+    CU_ASSERT_EQUAL(svx_stream_get_text(s, NULL, 0), 11);
+    svx_word w[4];
+    CU_ASSERT_EQUAL(svx_stream_take_words(s, w, 1), 1);
+    CU_ASSERT_STRING_EQUAL(w[0].text, "happy");
+    CU_ASSERT_EQUAL(svx_stream_get_words(s, w, 4), 1);
+    CU_ASSERT_STRING_EQUAL(w[0].text, "house");
+    CU_ASSERT_EQUAL(svx_stream_take_words(s, w, 4), 1);
+    CU_ASSERT_EQUAL(svx_stream_get_words(s, w, 4), 0);
+    CU_ASSERT_EQUAL(svx_stream_dropped_words(s), 0);
+    int nv;
+    const char *const *v = svx_vocabulary_default(&nv);
+    CU_ASSERT_EQUAL(nv, 35);
+    CU_ASSERT_STRING_EQUAL(v[0], "yes");
+    CU_ASSERT_STRING_EQUAL(v[34], "visual");
+    svx_stream_destroy(s);
+    free(x);
+}
+
+static void test_stream_errors(void)
+{
+    svx_model *m = tone_model();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    svx_stream_config cfg;
+    svx_stream *s = (svx_stream *)&cfg;
+    svx_stream_config_default(&cfg);
+    cfg.mode = (svx_decode_mode)7;
+    CU_ASSERT_EQUAL(svx_stream_create(m, &cfg, &s), SVX_ERR_INVALID_ARG);
+    CU_ASSERT_PTR_NULL(s);
+    svx_stream_config_default(&cfg);
+    cfg.beam_size = 0;
+    CU_ASSERT_EQUAL(svx_stream_create(m, &cfg, &s), SVX_ERR_INVALID_ARG);
+    svx_stream_config_default(&cfg);
+    cfg.mode = SVX_DECODE_KWS;
+    CU_ASSERT_EQUAL(svx_stream_create(m, &cfg, &s), SVX_ERR_INVALID_ARG);
+    const svx_keyword bad[] = {{"yes", 0.5f}, {"n\xc3\xb6", 0.5f}};
+    cfg.keywords = bad;
+    cfg.n_keywords = 2;
+    CU_ASSERT_EQUAL(svx_stream_create(m, &cfg, &s), SVX_ERR_KEYWORD);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "0xc3"));
+    static const char *const lex[] = {"yes", "n-o"};
+    svx_stream_config_default(&cfg);
+    cfg.lexicon = lex;
+    cfg.n_lexicon = 2;
+    CU_ASSERT_EQUAL(svx_stream_create(m, &cfg, &s), SVX_ERR_KEYWORD);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "'-'"));
+    CU_ASSERT_EQUAL(svx_stream_create(NULL, &cfg, &s), SVX_ERR_INVALID_ARG);
+    /* NaN audio */
+    svx_stream_config_default(&cfg);
+    CU_ASSERT_EQUAL_FATAL(svx_stream_create(m, &cfg, &s), SVX_OK);
+    float bad_pcm[1000];
+    for (int i = 0; i < 1000; i++)
+        bad_pcm[i] = 0.0f;
+    bad_pcm[500] = NAN;
+    CU_ASSERT_EQUAL(svx_stream_push(s, bad_pcm, 1000), SVX_ERR_BAD_AUDIO);
+    CU_ASSERT_EQUAL(svx_stream_push(s, NULL, 10), SVX_ERR_INVALID_ARG);
+    svx_stream_destroy(s);
+    svx_stream_destroy(NULL);
+}
+
+/* The bundled model transcribes the generated samples (skipped, with a
+ * note, while models/default.svxm does not exist). */
+static void test_stream_bundled_model_samples(void)
+{
+    svx_model *m = NULL;
+    if (svx_model_load("models/default.svxm", &m) < 0) {
+        printf("(skipped: models/default.svxm: %s) ", svx_last_error_message());
+        return;
+    }
+    FILE *f = fopen("samples/samples.tsv", "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[512];
+    int n_files = 0, n_ok = 0;
+    svx_stream_config cfg;
+    svx_stream_config_default(&cfg);
+    svx_stream *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(svx_stream_create(m, &cfg, &s), SVX_OK);
+    const svx_frontend_params *fp = svx_model_frontend(m);
+    while (fgets(line, sizeof line, f)) {
+        char *file = strtok(line, "\t\n"), *words = strtok(NULL, "\t\n");
+        if (!file || !words || !strcmp(file, "file"))
+            continue;
+        char path[300];
+        snprintf(path, sizeof path, "samples/%s", file);
+        svx_audio_reader *rd;
+        if (svx_audio_open_file(path, fp->sample_rate_hz, &rd) < 0) {
+            CU_FAIL("sample unreadable");
+            continue;
+        }
+        svx_stream_reset(s);
+        float pcm[4096];
+        long k;
+        while ((k = svx_audio_read(rd, pcm, 4096)) > 0)
+            svx_stream_push(s, pcm, (size_t)k);
+        svx_audio_close(rd);
+        svx_stream_flush(s);
+        char text[256];
+        svx_stream_get_text(s, text, sizeof text);
+        n_files++;
+        if (!strcmp(text, words))
+            n_ok++;
+        else
+            printf("\n  %s: \"%s\", expected \"%s\"", file, text, words);
+    }
+    fclose(f);
+    printf("(%d of %d samples right) ", n_ok, n_files);
+    CU_ASSERT(n_files > 0);
+    CU_ASSERT_EQUAL(n_ok, n_files);
+    svx_stream_destroy(s);
+    svx_model_destroy(m);
+}
+
+static void free_model(void)
+{
+    svx_model_destroy(g_model);
+    g_model = NULL;
+}
+
+static void test_stream_cleanup(void) { free_model(); }
+
+void test_register_stream(void);
+void test_register_stream(void)
+{
+    static const tu_test tests[] = {
+        {"words and times (greedy, beam)", test_stream_words_and_times},
+        {"chunk size does not matter", test_stream_chunking},
+        {"stream == pipeline by hand", test_stream_equals_manual_pipeline},
+        {"keyword events within 200 ms", test_stream_keywords_latency},
+        {"no allocation; push after flush", test_stream_no_alloc_and_state},
+        {"get_text, take_words, vocabulary", test_stream_text_and_take},
+        {"bad configs, keywords, audio", test_stream_errors},
+        {"bundled model on samples/", test_stream_bundled_model_samples},
+        {"cleanup", test_stream_cleanup},
+    };
+    tu_add_suite("stream", tests, sizeof tests / sizeof tests[0]);
+}
