@@ -336,6 +336,44 @@ static double stage_model(pipe_ctx *c, int choice)
     return best;
 }
 
+/* The whole stream (front end + model + decoder) with one decode mode;
+ * the decoder's share is this minus the front end and model stages. */
+static double stage_stream(pipe_ctx *c, int mode)
+{
+    svx_stream_config cfg;
+    svx_stream_config_default(&cfg);
+    cfg.mode = (svx_decode_mode)mode;
+    svx_keyword kw[3] = {{"yes", 0.5f}, {"no", 0.5f}, {"stop", 0.5f}};
+    if (mode == SVX_DECODE_KWS) {
+        cfg.keywords = kw;
+        cfg.n_keywords = 3;
+    }
+    svx_stream *st;
+    if (svx_stream_create(c->model, &cfg, &st) < 0)
+        return -1.0;
+    double best = -1.0;
+    for (int rep = 0; rep < 2; rep++) {
+        svx_stream_reset(st);
+        double t0 = now_s();
+        for (size_t i = 0; i < c->n_samples; i += 1600) {
+            size_t k = c->n_samples - i < 1600 ? c->n_samples - i : 1600;
+            svx_stream_push(st, c->pcm + i, k);
+            svx_word w[16];
+            while (svx_stream_take_words(st, w, 16) > 0) {
+            }
+            svx_kws_event ev;
+            while (svx_stream_next_event(st, &ev) > 0) {
+            }
+        }
+        svx_stream_flush(st);
+        double dt = now_s() - t0;
+        if (best < 0 || dt < best)
+            best = dt;
+    }
+    svx_stream_destroy(st);
+    return best;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: shiftvox bench [--model FILE] [--seconds S] [--reps N] [--shape RxC] [--json]\n"
@@ -512,6 +550,10 @@ int cmd_bench(int argc, char **argv)
         t_model[c] = stage_model(&pc, c);
     }
     pc.model = model[0];
+    static const char *const mode_name[3] = {"greedy", "beam", "kws"};
+    double t_stream[3];
+    for (int md = 0; md < 3; md++)
+        t_stream[md] = stage_stream(&pc, md);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double peak_mib = (double)ru.ru_maxrss / 1024.0;
@@ -568,7 +610,13 @@ int cmd_bench(int argc, char **argv)
         printf("\"rtf\": {\"frontend\": %.6f", t_fe / pc.audio_s);
         for (int c = 0; c < 3; c++)
             printf(", \"model_%s\": %.6f", choice_name[c], t_model[c] / pc.audio_s);
-        printf(", \"decoder\": null}, \"peak_rss_mib\": %.1f}\n", peak_mib);
+        for (int md = 0; md < 3; md++) {
+            if (t_stream[md] < 0)
+                printf(", \"stream_%s\": null", mode_name[md]);
+            else
+                printf(", \"stream_%s\": %.6f", mode_name[md], t_stream[md] / pc.audio_s);
+        }
+        printf("}, \"peak_rss_mib\": %.1f}\n", peak_mib);
     } else {
         printf("shiftvox bench: %s, %zu weights, 1 thread, SIMD %s\n",
                model_path ? model_path : "default architecture with random weights", n_weights,
@@ -619,7 +667,16 @@ int cmd_bench(int argc, char **argv)
         for (int c = 0; c < 3; c++)
             printf("  model (%-9s)    RTF %.5f  (%.0fx faster than real time)\n", choice_name[c],
                    t_model[c] / pc.audio_s, pc.audio_s / t_model[c]);
-        printf("  decoder              (not built yet)\n");
+        for (int md = 0; md < 3; md++) {
+            if (t_stream[md] < 0) {
+                printf("  whole stream, %-6s (cannot create: %s)\n", mode_name[md],
+                       svx_last_error_message());
+                continue;
+            }
+            double dec = t_stream[md] - t_fe - t_model[0];
+            printf("  whole stream, %-6s RTF %.5f  (decoder share ~%.5f)\n", mode_name[md],
+                   t_stream[md] / pc.audio_s, (dec > 0 ? dec : 0.0) / pc.audio_s);
+        }
         printf("\nmodel file %zu bytes (tensors %zu), state %zu bytes per stream, peak RSS %.1f MiB\n",
                file_bytes, svx_model_weight_bytes(model[0]), svx_model_state_bytes(model[0]), peak_mib);
     }

@@ -36,7 +36,7 @@ static void test_bench_json(void)
     static const char *const keys[] = {"\"denseshift_over_deepshift_exp\"", "\"denseshift_over_f32_simd\"",
                                        "\"denseshift_over_openblas\"", "\"openblas-sgemv\"",
                                        "\"denseshift-scalar\"", "\"deepshift-scalar\"",
-                                       "\"model_auto\"", "\"frontend\"", "\"peak_rss_mib\"",
+                                       "\"model_auto\"", "\"frontend\"", "\"peak_rss_mib\"", "\"stream_beam\"",
                                        "\"gru\"", "\"rows\": 480"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         if (!strstr(g_out, keys[i]))
