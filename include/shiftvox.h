@@ -303,7 +303,7 @@ typedef struct {
 
 typedef struct {
     svx_decode_mode mode;
-    int beam_size;                 /* prefixes kept, 8 */
+    int beam_size;                 /* prefixes kept, 16 (1..4096) */
     const char *const *lexicon;    /* allowed words; NULL: the model's vocabulary */
     int n_lexicon;
     const svx_keyword *keywords;   /* for SVX_DECODE_KWS */
