@@ -608,12 +608,21 @@ int eval_set_load(const eval_load_opts *o, eval_set *set)
      * windows do not depend on the file system. */
     qsort(set->clips, (size_t)set->n_clips, sizeof *set->clips, cmp_clip);
     if (o->max_clips > 0 && o->max_clips < set->n_clips) {
+        /* A seeded random subset (the first N by path would be a few words). */
+        uint64_t rs = o->seed ^ 0x4C494D4954ull;
+        for (int i = set->n_clips - 1; i > 0; i--) {
+            int k = (int)(eval_rand_next(&rs) % (uint64_t)(i + 1));
+            eval_clip t = set->clips[i];
+            set->clips[i] = set->clips[k];
+            set->clips[k] = t;
+        }
         for (int i = (int)o->max_clips; i < set->n_clips; i++) {
             free(set->clips[i].path);
             free(set->clips[i].word);
             free(set->clips[i].label12);
         }
         set->n_clips = (int)o->max_clips;
+        qsort(set->clips, (size_t)set->n_clips, sizeof *set->clips, cmp_clip);
     }
 
     int n_word_clips = set->n_clips;

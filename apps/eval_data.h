@@ -61,7 +61,7 @@ typedef struct {
     int want_silence;    /* full layout: cut _silence_ windows (1 per 10 word clips) */
     const char *noise_dir; /* background noise folder; NULL: the layout's own */
     int want_noise;      /* load noise even when no silence is cut (stream mode) */
-    long max_clips;      /* > 0: keep only the first max_clips clips (sorted by path) */
+    long max_clips;      /* > 0: keep a seeded random subset of this many clips */
 } eval_load_opts;
 
 /* Lists the clips of a Speech Commands folder or manifest. Prints a message

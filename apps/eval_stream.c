@@ -580,17 +580,27 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             for (int t = 0; t < N_THR; t++)
                 fprintf(f, "%.2f %.6g %.6g\n", t / 100.0, fa_h[t], 100.0 * frr[t]);
             fclose(f);
+            /* Log false-alarm axis, as DET plots are usually drawn; a
+             * threshold with no false alarm at all is drawn at the floor. */
+            const double floor_fa = 0.01;
             fprintf(g, "# DET curve written by shiftvox eval; run: gnuplot det.gp\n"
                        "set terminal pngcairo noenhanced size 800,600 font 'sans,10'\nset output '%s'\n"
                        "set title 'Keyword spotting DET (%.2f h of audio, %d keyword clips)'\n"
-                       "set xlabel 'false alarms per hour'\nset ylabel 'false rejection rate (%%)'\n"
-                       "set grid\nset key top right\nset xrange [0:*]\nset yrange [0:*]\n",
-                    png, hours, n_targets);
+                       "set xlabel 'false alarms per hour (log; none = %g)'\n"
+                       "set ylabel 'false rejection rate (%%)'\nset logscale x\n"
+                       "set grid xtics mxtics ytics\nset key top right\nset xrange [%g:*]\nset yrange [0:*]\n",
+                    png, hours, n_targets, floor_fa, floor_fa);
+            if (o->target_fa > floor_fa)
+                fprintf(g, "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lc rgb 'red'\n",
+                        o->target_fa, o->target_fa);
             if (t_star >= 0)
-                fprintf(g, "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lc rgb 'red'\n"
-                           "set label 'target %.2g FA/h: threshold %.2f, FRR %.1f%%' at graph 0.35, graph 0.9\n",
-                        o->target_fa, o->target_fa, o->target_fa, thr_star, 100.0 * frr[t_star]);
-            fprintf(g, "plot '%s' using 2:3 with linespoints pt 7 ps 0.5 title 'threshold sweep 0-1'\n", dat);
+                fprintf(g, "set label 'target %.2g FA/h: threshold %.2f, FRR %.1f%%' at graph 0.3, graph 0.93\n",
+                        o->target_fa, thr_star, 100.0 * frr[t_star]);
+            else
+                fprintf(g, "set label 'target %.2g FA/h: not reached' at graph 0.3, graph 0.93\n",
+                        o->target_fa);
+            fprintf(g, "plot '%s' using ($2 > %g ? $2 : %g):3 with linespoints pt 7 ps 0.5 "
+                       "title 'thresholds 0.00-1.00'\n", dat, floor_fa, floor_fa);
             fclose(g);
             if (eval_run_gnuplot(gp) == 0)
                 fprintf(stderr, "shiftvox eval: wrote %s\n", png);
