@@ -124,7 +124,8 @@ void svx_mv_i8_simd(const svx_wmat *w, const float *x, float *y)
 /* Per-index constants of the table: exponent (P, already << 23), sign (S,
  * << 31) and a keep mask (Z, 0 for DeepShift's zero code). */
 typedef struct {
-    __m256i p, s, z;
+    __m256i p, s, z; /* p: exponent << 23 plus sign << 31 (see make_consts) */
+    int has_zero;
 } table_consts;
 
 static table_consts make_consts(int enc, int bits)
@@ -141,10 +142,15 @@ static table_consts make_consts(int enc, int bits)
         s[i] = (int32_t)(sg << 31);
         z[i] = zero ? 0 : -1;
     }
+    /* Adding 2^31 flips bit 31 exactly like xor, and the exponent add never
+     * carries into bit 31 (guard), so exponent and sign go in one add. */
+    for (int i = 0; i < 8; i++)
+        p[i] = (int32_t)((uint32_t)p[i] + (uint32_t)s[i]);
     table_consts c;
     c.p = _mm256_loadu_si256((const __m256i *)(const void *)p);
     c.s = _mm256_loadu_si256((const __m256i *)(const void *)s);
     c.z = _mm256_loadu_si256((const __m256i *)(const void *)z);
+    c.has_zero = enc == SVX_ENC_DEEPSHIFT;
     return c;
 }
 
@@ -154,7 +160,8 @@ SVX_INLINE void build_table(const svx_wmat *w, const table_consts *c, float xj, 
     uint32_t xb = f2u(xj);
     if (svx_shift_safe(xb)) {
         __m256i v = _mm256_add_epi32(_mm256_set1_epi32((int32_t)xb), c->p);
-        v = _mm256_and_si256(_mm256_xor_si256(v, c->s), c->z);
+        if (c->has_zero)
+            v = _mm256_and_si256(v, c->z);
         _mm256_store_ps(t, _mm256_castsi256_ps(v));
     } else if ((xb & 0x7FFFFFFFu) == 0) {
         /* +-0 (common after ReLU): every entry is +-0, and a +-0 term cannot
