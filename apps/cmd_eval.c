@@ -214,7 +214,9 @@ static void *classify_worker(void *arg)
             }
             if (n_frames < 0) {
                 r->failed = 1;
-                const char *msg = svx_last_error_message();
+                /* Library failures leave their message; this file's own
+                 * allocations do not, so an old message must not be shown. */
+                const char *msg = n_frames == SVX_ERR_NO_MEMORY ? "" : svx_last_error_message();
                 snprintf(r->error, sizeof r->error, "%s", msg && *msg ? msg : svx_strerror(n_frames));
             }
             free(pcm);
