@@ -393,15 +393,16 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             fprintf(stderr, "shiftvox eval: wrote %s (%.1f s)\n", o->save_audio, audio_s);
     }
 
-    /* Match: an event matches a placed clip of its keyword when their
-     * intervals overlap, with 0.25 s of slack either side. */
+    /* Match: an event matches a placed clip of its keyword when the event's
+     * end (where the spotter says the keyword ended) falls inside the clip,
+     * give or take 0.25 s. Clips are at least --gap apart, so at most a
+     * couple can qualify; placed[] is in time order: binary search the last
+     * clip starting before the event ends and look back from there. */
     const double slack = 0.25;
     for (int e = 0; e < sr.n_ev; e++) {
         event_rec *ev = &sr.ev[e];
         if (ev->keyword < 0)
             continue;
-        /* placed[] is in time order: binary search the last clip starting
-         * before the event ends, then look back over the few that overlap. */
         int lo = 0, hi = n_placed - 1, last = -1;
         while (lo <= hi) {
             int mid = (lo + hi) / 2;
@@ -412,9 +413,8 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 hi = mid - 1;
             }
         }
-        for (int k = last; k >= 0 && pl[k].end_s + slack + 30.0 >= ev->start_s; k--) {
-            if (pl[k].keyword == ev->keyword && pl[k].end_s + slack >= ev->start_s &&
-                pl[k].start_s - slack <= ev->end_s) {
+        for (int k = last; k >= 0 && pl[k].end_s + slack >= ev->end_s; k--) {
+            if (pl[k].keyword == ev->keyword) {
                 ev->match = k;
                 if (ev->score > pl[k].best_score) {
                     pl[k].best_score = ev->score;
