@@ -29,9 +29,25 @@ COMPARE = [("denseshift", 3), ("denseshift", 2), ("denseshift", 4),
            ("deepshift-ps", 3), ("deepshift-ps", 4)]
 
 
+def evaluate_all(model, train_items, dev):
+    """Dev 12-class accuracy raw and with the score bias calibrated on the
+    training set's real and silence items (never on dev), overall and on the
+    dev clips whose speaker never occurs in training."""
+    from .evaluate import accuracy12, bias_vector, calibrate_bias
+    cal_items = [it for it in train_items if it.get("source") in ("real", "silence")]
+    bias, train_acc = calibrate_bias(model, cal_items)
+    bv = bias_vector(**bias)
+    raw = accuracy12(model, dev)
+    cal = accuracy12(model, dev, bv)
+    unseen = accuracy12(model, [it for it in dev if not it.get("seen_speaker")], bv)
+    return {"dev_acc12_raw": raw["accuracy"], "dev_acc12": cal["accuracy"],
+            "dev_acc12_unseen_speakers": unseen["accuracy"], "n_dev": cal["n"],
+            "n_dev_unseen": unseen["n"], "recall": cal["recall"], "confusion": cal["confusion"],
+            "bias": bias, "calibration_train_acc": train_acc}
+
+
 def run_recipe(what, argv):
     import os
-    from .evaluate import accuracy12
     from .export import export_checkpoint
     from .train import Log, add_args, load_datasets, train
     p = argparse.ArgumentParser(prog="python3 -m train " + what)
@@ -61,19 +77,21 @@ def run_recipe(what, argv):
         targs = add_args(argparse.ArgumentParser()).parse_args(args)
         log("== %s: %s" % (name, " ".join(args)))
         model, hist = train(targs, tr, dev, log)
-        r = accuracy12(model, dev)
-        results[name] = {"dev_acc12": r["accuracy"], "recall": r["recall"], "n_dev": r["n"],
-                         "args": args, "history": hist, "weights": model.n_weights()}
+        results[name] = dict(evaluate_all(model, tr, dev), args=args, history=hist,
+                             weights=model.n_weights())
         with open(results_path, "w") as f:
             json.dump(results, f, indent=1)
-        log("%s: dev 12-class accuracy %.4f" % (name, r["accuracy"]))
+        log("%s: dev 12-class accuracy %.4f raw, %.4f with the training-set bias %s, "
+            "%.4f on speaker-disjoint dev" % (name, results[name]["dev_acc12_raw"],
+                                              results[name]["dev_acc12"], results[name]["bias"],
+                                              results[name]["dev_acc12_unseen_speakers"]))
         return os.path.join(a.runs, name, "last.pt")
 
     float_ck = run("float", RECIPE["float"], a.float_epochs)
     init = ["--init-from", float_ck]
     if what == "recipe":
         ck = run("denseshift3", RECIPE["denseshift3"] + init, a.qat_epochs)
-        n = export_checkpoint(ck, a.model)
+        n = export_checkpoint(ck, a.model, {"eval_bias": results["denseshift3"]["bias"]})
         log("exported %s: %d bytes" % (a.model, n))
     else:
         for q, b in COMPARE:
@@ -100,14 +118,17 @@ def main(argv=None):
     if argv and argv[0] == "eval":
         from .model import load_checkpoint_model
         from .train import Log, add_args, load_datasets
-        from .evaluate import accuracy12
         p = add_args(argparse.ArgumentParser(prog="python3 -m train eval"))
         p.add_argument("checkpoint")
+        p.add_argument("--json", default=None, help="write the full report here")
         a = p.parse_args(argv[1:])
         model, _ = load_checkpoint_model(a.checkpoint)
-        _, dev, _ = load_datasets(a, Log(None))
-        r = accuracy12(model, dev)
-        print(json.dumps({k: r[k] for k in ("accuracy", "n", "recall")}, indent=1))
+        tr, dev, _ = load_datasets(a, Log(None))
+        r = evaluate_all(model.eval(), list(tr), list(dev))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(r, f, indent=1)
+        print(json.dumps({k: v for k, v in r.items() if k != "confusion"}, indent=1))
         return 0
     if argv and argv[0] in ("recipe", "compare"):
         return run_recipe(argv[0], argv[1:])

@@ -66,6 +66,33 @@ def classify12(scores, bias=None, candidates=CANDIDATES):
     return [candidate_label12(candidates[k]) for k in best]
 
 
+def bias_vector(char_bonus=0.0, silence=0.0, candidates=CANDIDATES):
+    """Per-candidate score offsets: char_bonus per character of a word (a
+    CTC length prior: without it short words win on weak emissions) and a
+    constant for the empty transcript."""
+    return np.array([silence if c == "" else char_bonus * len(c.replace(" ", ""))
+                     for c in candidates])
+
+
+def calibrate_bias(model, items, char_bonuses=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+                   silences=(-4.0, -2.0, 0.0, 2.0), max_items=3000):
+    """Chooses (char_bonus, silence) maximising 12-class accuracy on `items`,
+    which must be training data (never dev).  Returns (params dict, acc)."""
+    items = [it for it in items if it.get("label12") in LABELS12]
+    step = max(1, len(items) // max_items)
+    items = items[::step]
+    sc = word_scores(logprobs(model, items))
+    truth = [it["label12"] for it in items]
+    best = None
+    for cb in char_bonuses:
+        for sb in silences:
+            pred = classify12(sc, bias_vector(cb, sb))
+            acc = float(np.mean([p == t for p, t in zip(pred, truth)]))
+            if best is None or acc > best[1]:
+                best = ({"char_bonus": cb, "silence": sb}, acc)
+    return best
+
+
 def accuracy12(model, items, bias=None):
     """12-class accuracy, per-class recall and the confusion matrix."""
     items = [it for it in items if it.get("label12") in LABELS12]

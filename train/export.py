@@ -162,9 +162,13 @@ def export_model(model, path, meta=None):
                                 layers=L, meta=info)
 
 
-def export_checkpoint(ckpt, path):
+def export_checkpoint(ckpt, path, meta=None):
+    """Exports a train/train.py checkpoint; meta (e.g. the 12-class score
+    bias {"eval_bias": {"char_bonus", "silence"}}) goes into the file's
+    metadata text."""
     ck = torch.load(ckpt, map_location="cpu")
     m = CRNN(ck["config"])
     m.load_state_dict(ck["model"])
-    meta = {"checkpoint": str(ckpt), "epoch": ck.get("epoch")}
-    return export_model(m, path, meta)
+    info = {"checkpoint": str(ckpt), "epoch": ck.get("epoch")}
+    info.update(meta or {})
+    return export_model(m, path, info)
