@@ -345,6 +345,103 @@ static void test_bad_values(void)
     fx_free(&fx);
 }
 
+/* The deterministic model of tests/data/models/make_golden.py (det_layers),
+ * rebuilt here: both writers must give identical bytes. */
+static void det_codes(uint8_t *c, int rows, int cols, int b, int mul)
+{
+    for (int i = 0; i < rows * cols; i++)
+        c[i] = (uint8_t)((i * mul + 1) % (1 << b));
+}
+
+static void det_alpha(float *a, int rows)
+{
+    for (int r = 0; r < rows; r++)
+        a[r] = ldexpf(1.0f, -(r % 4));
+}
+
+static void det_vec(float *v, int n, int k)
+{
+    for (int i = 0; i < n; i++)
+        v[i] = (float)((i % 7) - 3) * (0.25f * (float)k);
+}
+
+static void test_same_bytes_as_python(void)
+{
+    FILE *f = fopen("tests/data/models/det.svxm", "rb");
+    if (!f) {
+        printf("(tests/data/models/det.svxm absent: skipped) ");
+        return;
+    }
+    static uint8_t py[65536];
+    size_t n_py = fread(py, 1, sizeof py, f);
+    fclose(f);
+    static float mean[8], istd[8], cw[12], cb[2], b1[13], b2[11], bih[27], bhh[27], bo[29];
+    static float a1[13], a2[11], aih[27], ahh[27], ao[29];
+    static uint8_t c1[13 * 8], c2[11 * 13], cih[27 * 11], chh[27 * 9];
+    static int8_t qo[29 * 9];
+    det_vec(mean, 8, 1);
+    for (int i = 0; i < 8; i++)
+        istd[i] = 0.5f;
+    for (int i = 0; i < 12; i++)
+        cw[i] = (float)((i % 5) - 2) * 0.5f;
+    det_vec(cb, 2, 2);
+    det_codes(c1, 13, 8, 2, 3);
+    det_alpha(a1, 13);
+    det_vec(b1, 13, 1);
+    det_codes(c2, 11, 13, 4, 5);
+    det_alpha(a2, 11);
+    det_vec(b2, 11, 3);
+    det_codes(cih, 27, 11, 3, 7);
+    det_alpha(aih, 27);
+    det_codes(chh, 27, 9, 3, 3);
+    det_alpha(ahh, 27);
+    det_vec(bih, 27, 1);
+    det_vec(bhh, 27, 2);
+    for (int i = 0; i < 29 * 9; i++)
+        qo[i] = (int8_t)(((i * 37) % 255) - 127);
+    det_alpha(ao, 29);
+    det_vec(bo, 29, 1);
+    svx_layer_desc L[7] = {
+        {SVX_LAYER_NORM, "norm", 1, {8}, 2, {fx_vector(mean, 8), fx_vector(istd, 8)}},
+        {SVX_LAYER_CONV2D, "conv", 10, {1, 8, 2, 4, 2, 3, 1, 2, 1, 1}, 2,
+         {{1, SVX_ENC_F32, 32, 2, 6, NULL, cw}, fx_vector(cb, 2)}},
+        {SVX_LAYER_LINEAR, "l1", 3, {8, 13, 1}, 2,
+         {{1, SVX_ENC_DENSESHIFT, 2, 13, 8, a1, c1}, fx_vector(b1, 13)}},
+        {SVX_LAYER_LINEAR, "l2", 3, {13, 11, 1}, 2,
+         {{1, SVX_ENC_DEEPSHIFT, 4, 11, 13, a2, c2}, fx_vector(b2, 11)}},
+        {SVX_LAYER_GRU, "gru", 2, {11, 9}, 4,
+         {{1, SVX_ENC_DENSESHIFT, 3, 27, 11, aih, cih}, {1, SVX_ENC_DEEPSHIFT, 3, 27, 9, ahh, chh},
+          fx_vector(bih, 27), fx_vector(bhh, 27)}},
+        {SVX_LAYER_LINEAR, "out", 3, {9, 29, 0}, 2,
+         {{1, SVX_ENC_I8, 8, 29, 9, ao, qo}, fx_vector(bo, 29)}},
+        {SVX_LAYER_LOGSOFTMAX, "logsoftmax", 1, {29}, 0, {{0}}},
+    };
+    svx_model_desc d;
+    memset(&d, 0, sizeof d);
+    svx_frontend_params_default(&d.fe);
+    d.fe.n_mels = 8;
+    d.n_symbols = FX_V;
+    d.symbols = svx_default_symbols;
+    d.meta = NULL;
+    d.n_layers = 7;
+    d.layers = L;
+    uint8_t *c;
+    size_t n_c;
+    CU_ASSERT_EQUAL_FATAL(svx_model_serialize(&d, &c, &n_c, NULL), SVX_OK);
+    CU_ASSERT_EQUAL(n_c, n_py);
+    size_t first = 0;
+    while (first < n_c && first < n_py && c[first] == py[first])
+        first++;
+    if (first < n_c || n_c != n_py)
+        printf("\n  C and Python writers differ first at byte %zu of %zu/%zu\n", first, n_c, n_py);
+    CU_ASSERT(n_c == n_py && memcmp(c, py, n_c) == 0);
+    /* and it loads */
+    svx_model *m;
+    CU_ASSERT_EQUAL(svx_model_load_memory(py, n_py, NULL, &m), SVX_OK);
+    svx_model_destroy(m);
+    free(c);
+}
+
 void test_register_model_file(void);
 void test_register_model_file(void)
 {
@@ -355,6 +452,7 @@ void test_register_model_file(void)
         {"impossible shapes and layer chains", test_impossible_shapes},
         {"overflowing sizes/offsets, unknown encoding and layer type", test_overflowing_fields},
         {"non-finite floats and i8 -128", test_bad_values},
+        {"C writer == Python writer, byte for byte (every encoding)", test_same_bytes_as_python},
     };
     tu_add_suite("model_file", tests, sizeof tests / sizeof tests[0]);
 }

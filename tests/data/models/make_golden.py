@@ -3,6 +3,8 @@
 
     tiny_ds3.svxm    conv1 f32, conv2 / GRU DenseShift-3, output i8
     tiny_mixed.svxm  DeepShift-2, DenseShift-4, DenseShift-2, DeepShift-3, f32
+    det.svxm         numbers from formulas; the C test rebuilds it with
+                     svx_model_serialize and requires identical bytes
 
 each with NAME.golden: random features and the log-probabilities of an
 independent NumPy forward pass over the whole utterance (float64, written
@@ -139,6 +141,44 @@ def forward(layers, feats):
     return x
 
 
+def det_layers():
+    """A model whose every number follows a formula, so that
+    tests/test_model_file.c can build the same one in C and require the two
+    writers (svxmodel.write_model, svx_model_serialize) to give identical
+    bytes: every encoding, odd sizes so codes straddle bytes."""
+    def codes(rows, cols, b, mul):
+        r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+        return ((r * cols + c) * mul + 1) % (1 << b)
+
+    def alpha(rows):
+        return np.ldexp(1.0, -(np.arange(rows) % 4)).astype(np.float32)
+
+    def vec(n, k):
+        return ((np.arange(n) % 7) - 3).astype(np.float32) * np.float32(0.25 * k)
+
+    conv_w = (((np.arange(2 * 6) % 5) - 2) * 0.5).astype(np.float32).reshape(2, 6)
+    i8 = (((np.arange(29 * 9) * 37) % 255) - 127).astype(np.int8).reshape(29, 9)
+    return [
+        {"type": "norm", "name": "norm", "n": 8, "mean": vec(8, 1), "inv_std": np.full(8, 0.5, np.float32)},
+        {"type": "conv2d", "name": "conv", "c_in": 1, "f_in": 8, "c_out": 2, "f_out": 4, "k_t": 2,
+         "k_f": 3, "s_t": 1, "s_f": 2, "p_f": 1, "relu": True,
+         "weight": {"encoding": "f32", "data": conv_w, "alpha": None}, "bias": vec(2, 2)},
+        {"type": "linear", "name": "l1", "in": 8, "out": 13, "relu": True,
+         "weight": {"encoding": "denseshift-2", "data": codes(13, 8, 2, 3), "alpha": alpha(13)},
+         "bias": vec(13, 1)},
+        {"type": "linear", "name": "l2", "in": 13, "out": 11, "relu": True,
+         "weight": {"encoding": "deepshift-4", "data": codes(11, 13, 4, 5), "alpha": alpha(11)},
+         "bias": vec(11, 3)},
+        {"type": "gru", "name": "gru", "input": 11, "hidden": 9,
+         "w_ih": {"encoding": "denseshift-3", "data": codes(27, 11, 3, 7), "alpha": alpha(27)},
+         "w_hh": {"encoding": "deepshift-3", "data": codes(27, 9, 3, 3), "alpha": alpha(27)},
+         "b_ih": vec(27, 1), "b_hh": vec(27, 2)},
+        {"type": "linear", "name": "out", "in": 9, "out": 29, "relu": False,
+         "weight": {"encoding": "i8", "data": i8, "alpha": alpha(29)}, "bias": vec(29, 1)},
+        {"type": "logsoftmax", "name": "logsoftmax", "n": 29},
+    ]
+
+
 def main():
     cases = {"tiny_ds3": ["f32", "denseshift-3", "denseshift-3", "denseshift-3", "i8"],
              "tiny_mixed": ["deepshift-2", "denseshift-4", "denseshift-2", "deepshift-3", "f32"]}
@@ -161,6 +201,10 @@ def main():
             f.write(feats.astype("<f4").tobytes())
             f.write(out.astype("<f4").tobytes())
         print("%s: %d bytes, %d frames -> %d outputs" % (path, os.path.getsize(path), T, out.shape[0]))
+    fe = dict(FRONTEND, n_mels=8)
+    path = os.path.join(HERE, "det.svxm")
+    svxmodel.write_model(path, fe, SYMBOLS, det_layers(), meta={})
+    print("%s: %d bytes (byte-compared with the C writer)" % (path, os.path.getsize(path)))
 
 
 if __name__ == "__main__":
