@@ -38,7 +38,7 @@ void svx_stream_config_default(svx_stream_config *cfg)
         return;
     memset(cfg, 0, sizeof *cfg);
     cfg->mode = SVX_DECODE_BEAM;
-    cfg->beam_size = 16;
+    cfg->beam_size = 32;
     cfg->lexicon = NULL;
     cfg->n_lexicon = 0;
     cfg->keywords = NULL;

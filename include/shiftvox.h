@@ -303,7 +303,7 @@ typedef struct {
 
 typedef struct {
     svx_decode_mode mode;
-    int beam_size;                 /* prefixes kept, 16 (1..4096) */
+    int beam_size;                 /* prefixes kept, 32 (1..4096) */
     const char *const *lexicon;    /* allowed words; NULL: the model's vocabulary */
     int n_lexicon;
     const svx_keyword *keywords;   /* for SVX_DECODE_KWS */
@@ -359,6 +359,16 @@ int svx_ctc_log_likelihood(const svx_model *m, const float *logprobs, int n_fram
  * A candidate "" stands for silence. */
 int svx_classify_clip(const svx_model *m, const float *logprobs, int n_frames,
                       const char *const *candidates, int n_candidates, double *scores_out);
+
+/* Per-candidate score offsets the trainer calibrated on training data and
+ * stored in the model's metadata ("eval_bias": {"char_bonus": c,
+ * "silence": s}, see train/evaluate.py): bias_out[k] = s for candidate "",
+ * c times the number of non-space bytes otherwise (a CTC length prior).
+ * Add them to svx_classify_clip's scores before taking the argmax. Returns 1
+ * when the model carries a bias, 0 when it does not (bias_out all zero), or
+ * a negative error. */
+int svx_classify_bias(const svx_model *m, const char *const *candidates, int n_candidates,
+                      double *bias_out);
 
 /* A recognition stream: front end + model state + decoder. */
 typedef struct svx_stream svx_stream;
