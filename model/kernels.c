@@ -51,11 +51,9 @@ static void *alloc32(size_t n_bytes) { return svx_alloc32(n_bytes); }
 int svx_cpu_has_simd(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    static int cached = -1;
-    if (cached < 0)
-        cached = svx_simd_compiled() && __builtin_cpu_supports("avx2") &&
-                 __builtin_cpu_supports("fma");
-    return cached;
+    /* no cache: __builtin_cpu_supports only reads flags set at start-up, and
+     * an unsynchronised cache would race when threads load models at once */
+    return svx_simd_compiled() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
     return svx_simd_compiled();
 #endif
