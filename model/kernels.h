@@ -16,7 +16,15 @@
  * the exact path x * 2^p = ldexpf(x, p), which IEEE-rounds exactly like
  * a float multiply by 2^p (overflow to inf, nan stays nan). Zero inputs
  * contribute +-0 to every row, which cannot change a sum that starts at +0,
- * so the per-weight kernels skip them.
+ * so the per-weight kernels skip them and the table kernels use a table of +0.
+ * The table kernels add the sign as 2^31 together with the exponent (one
+ * integer add: adding 2^31 flips bit 31 like xor, and the guarded exponent
+ * add never carries into it).
+ *
+ * Known limit: the sums are alpha-free (alpha multiplies once at the end), so
+ * sum_j +-2^p x_j must stay below FLT_MAX even where alpha would bring the
+ * result back into range; with |x| < 2^100 this cannot happen for any matrix
+ * the loader accepts.
  */
 #ifndef SVX_KERNELS_H
 #define SVX_KERNELS_H
