@@ -48,6 +48,8 @@ static void usage(FILE *f)
             "  --plots DIR          PNG pictures through gnuplot (confusion matrix; DET curve)\n"
             "  --seed N             silence windows, --limit subset and the --stream signal (default 1)\n"
             "  --limit N            a random subset of N clips (chosen by --seed; silence cut for those)\n"
+            "  --no-bias            ignore the score bias the model's trainer calibrated\n"
+            "                       (metadata eval_bias; the raw accuracy is printed too)\n"
             "  -q, --quiet          no per-file error lines (failures are still counted)\n\n"
             "Streaming keyword spotting (--stream):\n"
             "  --keywords LIST      keywords (default: yes,no,up,down,left,right,on,off,stop,go)\n"
@@ -66,7 +68,8 @@ static void usage(FILE *f)
 typedef struct {
     int done, failed, skipped;
     int truth, pred;      /* label indices in the task, -1 if none */
-    int cand;             /* winning candidate */
+    int cand;             /* winning candidate (scores + bias) */
+    int pred_raw;         /* label of the best raw score (no bias) */
     double scores[N_CAND];
     char error[512];
 } clip_result;
@@ -83,6 +86,7 @@ typedef struct {
     int progress;
     const char *cand[N_CAND];
     int n_cand;
+    double bias[N_CAND];  /* the model's calibrated score offsets (zeros: none) */
     pthread_mutex_t mu;
     double t0;
 } classify_job;
@@ -208,8 +212,14 @@ static void *classify_worker(void *arg)
                 if (best < 0) {
                     n_frames = best;
                 } else {
-                    r->cand = best;
-                    r->pred = cand_label(best, j->task);
+                    /* The raw argmax, and the model's rule: argmax of score + bias. */
+                    r->pred_raw = cand_label(best, j->task);
+                    int biased = 0;
+                    for (int k = 1; k < j->n_cand; k++)
+                        if (r->scores[k] + j->bias[k] > r->scores[biased] + j->bias[biased])
+                            biased = k;
+                    r->cand = biased;
+                    r->pred = cand_label(biased, j->task);
                 }
             }
             if (n_frames < 0) {
@@ -254,7 +264,8 @@ typedef struct {
     int n_labels;
     const char *labels[MAX_LABELS];
     long conf[MAX_LABELS][MAX_LABELS]; /* [truth][prediction] */
-    long n_eval, n_correct, n_skipped, n_failed;
+    long n_eval, n_correct, n_correct_raw, n_skipped, n_failed;
+    int bias_applied;
 } metrics;
 
 static void task_labels(int task, metrics *mt)
@@ -284,6 +295,7 @@ static void compute_metrics(const clip_result *res, int n, metrics *mt)
             mt->conf[res[i].truth][res[i].pred]++;
             mt->n_eval++;
             mt->n_correct += res[i].truth == res[i].pred;
+            mt->n_correct_raw += res[i].truth == res[i].pred_raw;
         }
     }
 }
@@ -329,8 +341,12 @@ static void print_text_report(FILE *f, const metrics *mt, const char *what, int 
 {
     fprintf(f, "%s, task %d: %ld clips evaluated, %ld skipped, %ld failed\n", what, task, mt->n_eval,
             mt->n_skipped, mt->n_failed);
-    fprintf(f, "accuracy %.2f%% (%ld/%ld)\n\n", mt->n_eval ? 100.0 * (double)mt->n_correct / (double)mt->n_eval : 0.0,
+    fprintf(f, "accuracy %.2f%% (%ld/%ld)", mt->n_eval ? 100.0 * (double)mt->n_correct / (double)mt->n_eval : 0.0,
             mt->n_correct, mt->n_eval);
+    if (mt->bias_applied)
+        fprintf(f, " with the model's score bias; %.2f%% raw",
+                mt->n_eval ? 100.0 * (double)mt->n_correct_raw / (double)mt->n_eval : 0.0);
+    fprintf(f, "\n\n");
     fprintf(f, "%-10s %9s %9s %8s %8s\n", "class", "precision", "recall", "support", "predicted");
     for (int k = 0; k < mt->n_labels; k++) {
         fprintf(f, "%-10s", mt->labels[k]);
@@ -449,7 +465,8 @@ static void write_classes_json(FILE *f, const metrics *mt)
 }
 
 static int write_classify_report(const eval_opts *o, const eval_set *set, const clip_result *res,
-                                 const metrics *mt, const char *const *cand, double seconds)
+                                 const metrics *mt, const char *const *cand, const double *bias,
+                                 double seconds)
 {
     FILE *f = fopen(o->report, "w");
     if (!f) {
@@ -461,6 +478,9 @@ static int write_classify_report(const eval_opts *o, const eval_set *set, const 
                "  \"n_failed\": %ld,\n  \"n_correct\": %ld,\n  \"accuracy\": ",
             set->n_clips, mt->n_eval, mt->n_skipped, mt->n_failed, mt->n_correct);
     eval_json_num(f, mt->n_eval ? (double)mt->n_correct / (double)mt->n_eval : NAN);
+    fprintf(f, ",\n  \"accuracy_raw\": ");
+    eval_json_num(f, mt->n_eval ? (double)mt->n_correct_raw / (double)mt->n_eval : NAN);
+    fprintf(f, ",\n  \"bias_applied\": %s", mt->bias_applied ? "true" : "false");
     fprintf(f, ",\n  \"seconds\": %.3f,\n", seconds);
     write_classes_json(f, mt);
     fprintf(f, "  \"candidates\": [");
@@ -470,8 +490,11 @@ static int write_classify_report(const eval_opts *o, const eval_set *set, const 
         fputs(k ? ", " : "", f);
         eval_json_str(f, cand[k]);
     }
-    fprintf(f, "],\n  \"files\": [\n");
     int n_cand = o->task == 35 ? EVAL_N_WORDS : N_CAND;
+    fprintf(f, "],\n  \"bias\": [");
+    for (int k = 0; k < n_cand; k++)
+        fprintf(f, "%s%.4g", k ? ", " : "", bias[k]);
+    fprintf(f, "],\n  \"files\": [\n");
     int first = 1;
     for (int i = 0; i < set->n_clips; i++) {
         const clip_result *r = &res[i];
@@ -537,6 +560,16 @@ static int run_classify(const eval_opts *o, const svx_model *model, const eval_s
         j.cand[k] = eval_words[k];
     j.cand[EVAL_N_WORDS] = "";
     j.n_cand = o->task == 35 ? EVAL_N_WORDS : N_CAND;
+    int have_bias = 0;
+    if (!o->no_bias) {
+        have_bias = svx_classify_bias(model, j.cand, j.n_cand, j.bias);
+        if (have_bias < 0) {
+            app_print_error("the model's score bias", have_bias);
+            have_bias = 0;
+        }
+    }
+    if (!have_bias)
+        memset(j.bias, 0, sizeof j.bias);
     j.res = calloc((size_t)(set->n_clips ? set->n_clips : 1), sizeof *j.res);
     if (!j.res) {
         fprintf(stderr, "shiftvox eval: out of memory\n");
@@ -561,6 +594,7 @@ static int run_classify(const eval_opts *o, const svx_model *model, const eval_s
 
     metrics mt;
     task_labels(o->task, &mt);
+    mt.bias_applied = have_bias;
     compute_metrics(j.res, set->n_clips, &mt);
     char what[4400];
     snprintf(what, sizeof what, "%s (layout %s%s%s)", o->input, eval_layout_name(set->layout),
@@ -571,7 +605,7 @@ static int run_classify(const eval_opts *o, const svx_model *model, const eval_s
             seconds > 0 ? (double)set->n_clips / seconds : 0.0, started ? started : 1,
             started > 1 ? "s" : "");
     int rc = app_check_output(stdout, "standard output") < 0 ? 1 : 0;
-    if (o->report && write_classify_report(o, set, j.res, &mt, j.cand, seconds) < 0)
+    if (o->report && write_classify_report(o, set, j.res, &mt, j.cand, j.bias, seconds) < 0)
         rc = 1;
     if (o->plots) {
         if (eval_mkdir_p(o->plots) < 0)
@@ -673,6 +707,8 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(a, "--split")) {
             if (!v) goto bad;
             o.split = v; i++;
+        } else if (!strcmp(a, "--no-bias")) {
+            o.no_bias = 1;
         } else if (!strcmp(a, "--no-silence")) {
             o.want_silence = 0;
         } else if (!strcmp(a, "--noise")) {

@@ -88,7 +88,7 @@ typedef struct {
     const char *input, *model_path, *report, *plots, *noise_dir, *keywords, *save_audio;
     eval_layout layout;
     const char *list, *split;
-    int task, jobs, quiet, want_silence, stream, progress;
+    int task, jobs, quiet, want_silence, stream, progress, no_bias;
     long limit;
     uint64_t seed;
     double target_fa, gap_min, gap_max, snr_min, snr_max, refractory;

@@ -12,6 +12,7 @@
  * Everything is done in double precision in the log domain, so very long clips
  * or very confident posteriors cannot underflow. */
 #include "svx_internal.h"
+#include "../model/model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -178,4 +179,58 @@ int svx_classify_clip(const svx_model *m, const float *logprobs, int n_frames,
         }
     }
     return best;
+}
+
+/* The number after "key": inside the object text [obj, end). */
+static int json_number(const char *obj, const char *end, const char *key, double *out)
+{
+    size_t kl = strlen(key);
+    for (const char *p = obj; p && p + kl + 2 <= end; p++) {
+        p = strchr(p, '"');
+        if (!p || p + kl + 2 > end)
+            return 0;
+        if (!strncmp(p + 1, key, kl) && p[kl + 1] == '"') {
+            const char *q = p + kl + 2;
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+                q++;
+            if (q >= end || *q != ':')
+                return 0;
+            char *num_end;
+            double v = strtod(q + 1, &num_end);
+            if (num_end == q + 1 || num_end > end || !isfinite(v))
+                return 0;
+            *out = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int svx_classify_bias(const svx_model *m, const char *const *candidates, int n_candidates,
+                      double *bias_out)
+{
+    if (!m || !candidates || n_candidates < 0 || (n_candidates > 0 && !bias_out))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_classify_bias: bad arguments");
+    for (int k = 0; k < n_candidates; k++)
+        bias_out[k] = 0.0;
+    /* The metadata is the trainer's json.dumps text: find the "eval_bias"
+     * object and read its two numbers; anything else means no bias. */
+    const char *meta = m->meta, *key = meta ? strstr(meta, "\"eval_bias\"") : NULL;
+    const char *open = key ? strchr(key, '{') : NULL, *close = open ? strchr(open, '}') : NULL;
+    double char_bonus = 0.0, silence = 0.0;
+    if (!close)
+        return 0;
+    int have = json_number(open, close, "char_bonus", &char_bonus);
+    have += json_number(open, close, "silence", &silence);
+    if (!have)
+        return 0;
+    for (int k = 0; k < n_candidates; k++) {
+        if (!candidates[k])
+            return svx_fail(SVX_ERR_INVALID_ARG, "svx_classify_bias: candidate %d is NULL", k);
+        size_t n_chars = 0;
+        for (const char *c = candidates[k]; *c; c++)
+            n_chars += *c != ' ';
+        bias_out[k] = candidates[k][0] ? char_bonus * (double)n_chars : silence;
+    }
+    return 1;
 }

@@ -134,7 +134,7 @@ static void test_probabilities_sum_to_one(void)
 
 /* A model with the standard symbols (one linear layer; only its symbol table
  * matters here), from the engine's writer. */
-static svx_model *symbol_model(void)
+static svx_model *symbol_model(const char *meta)
 {
     svx_frontend_params fe;
     svx_frontend_params_default(&fe);
@@ -159,6 +159,7 @@ static svx_model *symbol_model(void)
     d.fe = fe;
     d.n_symbols = V;
     d.symbols = svx_default_symbols;
+    d.meta = meta;
     d.n_layers = 2;
     d.layers = ly;
     uint8_t *bytes = NULL;
@@ -173,7 +174,7 @@ static svx_model *symbol_model(void)
 
 static void test_text_and_classify(void)
 {
-    svx_model *m = symbol_model();
+    svx_model *m = symbol_model(NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     const int V = svx_model_n_symbols(m), T = 12;
     CU_ASSERT_EQUAL_FATAL(V, 29);
@@ -265,6 +266,35 @@ static void test_long_text(void)
     free(lp);
 }
 
+/* The trainer's calibrated offsets come out of the model's metadata. */
+static void test_bias_from_metadata(void)
+{
+    const char *const cand[] = {"yes", "", "it's on", "backward"};
+    double b[4] = {9, 9, 9, 9};
+    svx_model *m = symbol_model(
+        "{\"bits\": 3, \"eval_bias\": {\"char_bonus\": 1.5, \"silence\": -2.0}, \"quant\": \"denseshift\"}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(svx_classify_bias(m, cand, 4, b), 1);
+    CU_ASSERT_EQUAL(b[0], 4.5);     /* 3 letters */
+    CU_ASSERT_EQUAL(b[1], -2.0);    /* silence */
+    CU_ASSERT_EQUAL(b[2], 9.0);     /* 6 non-space bytes */
+    CU_ASSERT_EQUAL(b[3], 12.0);
+    svx_model_destroy(m);
+    /* No eval_bias (or a broken one): zeros, and 0 says so. */
+    const char *const metas[] = {NULL, "{\"bits\": 3}", "{\"eval_bias\": {\"char_bonus\": \"x\"}}",
+                                 "{\"eval_bias\": 3}"};
+    for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++) {
+        m = symbol_model(metas[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        b[0] = b[1] = 9;
+        CU_ASSERT_EQUAL(svx_classify_bias(m, cand, 2, b), 0);
+        CU_ASSERT_EQUAL(b[0], 0.0);
+        CU_ASSERT_EQUAL(b[1], 0.0);
+        svx_model_destroy(m);
+    }
+    CU_ASSERT_EQUAL(svx_classify_bias(NULL, cand, 2, b), SVX_ERR_INVALID_ARG);
+}
+
 void test_register_classify(void);
 void test_register_classify(void)
 {
@@ -273,6 +303,7 @@ void test_register_classify(void)
         {"probabilities of all label sequences sum to 1", test_probabilities_sum_to_one},
         {"text spelling, silence, errors, classifier argmax", test_text_and_classify},
         {"300-label text (heap path)", test_long_text},
+        {"score bias from the model's metadata", test_bias_from_metadata},
     };
     tu_add_suite("classify", tests, sizeof tests / sizeof tests[0]);
 }

@@ -35,8 +35,8 @@ static double band_centre_hz(const svx_frontend_params *p, int k)
     return 700.0 * (pow(10.0, m / 2595.0) - 1.0);
 }
 
-/* Writes the tone model to path; 0 on success. */
-static int write_tone_model(const char *path)
+/* Writes the tone model to path with the given metadata; 0 on success. */
+static int write_tone_model(const char *path, const char *meta)
 {
     svx_frontend_params fe;
     svx_frontend_params_default(&fe);
@@ -72,7 +72,7 @@ static int write_tone_model(const char *path)
     d.fe = fe;
     d.n_symbols = V;
     d.symbols = svx_default_symbols;
-    d.meta = "{\"test\": \"tone model\"}";
+    d.meta = meta;
     d.n_layers = 2;
     d.layers = layers;
     uint8_t *bytes;
@@ -208,7 +208,7 @@ static const char *model_path(void)
     static char path[512];
     if (!path[0]) {
         tu_tmp_path(path, sizeof path, "tone.svxm");
-        if (write_tone_model(path) != 0)
+        if (write_tone_model(path, "{\"test\": \"tone model\"}") != 0)
             path[0] = '\0';
     }
     return path;
@@ -389,6 +389,19 @@ static void test_eval_full_layout(void)
         snprintf(gp, sizeof gp, "%s/confusion.gp", plots2);
         CU_ASSERT_EQUAL(access(gp, R_OK), 0);
     }
+
+    /* A model whose trainer calibrated a huge silence bonus: everything is
+     * called silence; --no-bias gives the raw rule again. */
+    char biased[600];
+    tu_tmp_path(biased, sizeof biased, "tone_biased.svxm");
+    CU_ASSERT_EQUAL_FATAL(write_tone_model(biased, "{\"eval_bias\": {\"char_bonus\": 0.0, \"silence\": 1000.0}}"), 0);
+    snprintf(cmd, sizeof cmd, "%s eval -m %s -q --report %s %s", tu_bin(), biased, report, root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 1, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "accuracy 16.67% (2/12) with the model's score bias; 91.67% raw"));
+    CU_ASSERT_PTR_NULL(strstr(out, "broken_nohash_0.wav"));   /* -q */
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --no-bias --report %s %s", tu_bin(), biased, report, root);
+    CU_ASSERT_EQUAL(run_expect(cmd, 1, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "accuracy 91.67% (11/12)\n"));
 
     /* The validation list holds only the "go" clip (+1 silence window). */
     snprintf(cmd, sizeof cmd, "%s eval -m %s --list validation --report %s %s", tu_bin(), model_path(),
