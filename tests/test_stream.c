@@ -429,6 +429,19 @@ static void test_stream_errors(void)
     CU_ASSERT_EQUAL(svx_stream_create(m, &cfg, &s), SVX_ERR_KEYWORD);
     CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "'-'"));
     CU_ASSERT_EQUAL(svx_stream_create(NULL, &cfg, &s), SVX_ERR_INVALID_ARG);
+    /* a keyword file the parser accepts but the model cannot spell */
+    static const char file_text[] = "# lights\nyes 0.7\nst0p\n";
+    svx_keyword_list *kl = NULL;
+    CU_ASSERT_EQUAL_FATAL(svx_keywords_parse(file_text, sizeof file_text - 1, "kw.txt", 0.5f, &kl),
+                          SVX_OK);
+    svx_stream_config_default(&cfg);
+    cfg.mode = SVX_DECODE_KWS;
+    cfg.keywords = svx_keyword_list_items(kl);
+    cfg.n_keywords = svx_keyword_list_count(kl);
+    CU_ASSERT_EQUAL(svx_stream_create(m, &cfg, &s), SVX_ERR_KEYWORD);
+    CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "\"st0p\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "'0'"));
+    svx_keyword_list_destroy(kl);
     /* NaN audio */
     svx_stream_config_default(&cfg);
     CU_ASSERT_EQUAL_FATAL(svx_stream_create(m, &cfg, &s), SVX_OK);
