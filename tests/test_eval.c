@@ -547,6 +547,15 @@ static void test_eval_bad_input(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "not a Speech Commands folder"));
     snprintf(cmd, sizeof cmd, "%s eval -m %s --task 20 %s", tu_bin(), model_path(), dir);
     CU_ASSERT_EQUAL(run_expect(cmd, 2, out, sizeof out), 2);
+    /* --layout forces a layout: the test-set folder read as the full
+     * dataset has no testing_list.txt, and says so. */
+    char ts[512];
+    tu_tmp_path(ts, sizeof ts, "sc_testset");
+    if (access(ts, R_OK) == 0) {
+        snprintf(cmd, sizeof cmd, "%s eval -m %s --layout full %s", tu_bin(), model_path(), ts);
+        CU_ASSERT_EQUAL(run_expect(cmd, 2, out, sizeof out), 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "testing_list.txt"));
+    }
     snprintf(cmd, sizeof cmd, "%s eval --bogus", tu_bin());
     CU_ASSERT_EQUAL(run_expect(cmd, 2, out, sizeof out), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--bogus"));
