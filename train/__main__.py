@@ -19,11 +19,11 @@ import torch
 # 3-bit quantisation-aware fine-tuning initialised from the float weights.
 RECIPE = {
     "float": ["--quant", "float", "--hidden", "128", "--epochs", "5", "--lr", "2e-3"],
-    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "2", "--lr", "1e-3",
+    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "1", "--lr", "1e-3",
                     "--warmup", "100"],
 }
 # The comparison table: every quantiser fine-tuned from the same float
-# checkpoint with the same budget as the default model.
+# checkpoint with the same budget as each other (--max-batches per epoch).
 COMPARE = [("denseshift", 3), ("denseshift", 2), ("denseshift", 4),
            ("deepshift-q", 3), ("deepshift-q", 4),
            ("deepshift-ps", 3), ("deepshift-ps", 4)]
@@ -99,6 +99,7 @@ def run_recipe(what, argv):
             extra[1], extra[3] = q, str(b)
             if a.max_batches:
                 extra += ["--max-batches", str(a.max_batches)]
+            extra += ["--no-eval"]      # evaluated once at the end (evaluate_all)
             run("cmp-%s%d" % (q, b), extra + init, a.qat_epochs)
     return 0
 
