@@ -106,3 +106,15 @@ def test_greedy_decode_collapses_repeats_and_blanks():
     for t, s in enumerate(seq):
         lp[t, s] = 0
     assert greedy_decode(lp) == "aa b"
+
+
+def test_bias_vector_is_a_length_prior_plus_silence_offset():
+    from train.evaluate import CANDIDATES, bias_vector
+    b = bias_vector(char_bonus=0.5, silence=-2.0)
+    assert b[CANDIDATES.index("go")] == 1.0 and b[CANDIDATES.index("backward")] == 4.0
+    assert b[CANDIDATES.index("")] == -2.0
+    # a bonus can flip a short-word win into the longer word it truncates
+    s = np.full((1, len(CANDIDATES)), -50.0)
+    s[0, CANDIDATES.index("on")] = -3.0
+    s[0, CANDIDATES.index("down")] = -4.5
+    assert classify12(s) == ["on"] and classify12(s, b) == ["down"]
