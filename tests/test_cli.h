@@ -3,7 +3,8 @@
  *
  * $SVX_CLI_WRAP, when set, is put in front of every shiftvox command line:
  * scripts/valgrind-cli.sh sets it to a valgrind memcheck command so the same
- * tests run the binary under valgrind. Timeouts are multiplied by
+ * tests run the binary under valgrind ($SVX_CLI_WRAP_DEVICE for commands that
+ * open a capture device, see cli_bin_device). Timeouts are multiplied by
  * $SVX_CLI_SLOW (default 1; the valgrind script uses 30). */
 #ifndef SVX_TEST_CLI_H
 #define SVX_TEST_CLI_H
@@ -33,6 +34,17 @@ static inline double cli_slow(void)
     const char *s = getenv("SVX_CLI_SLOW");
     double v = s ? atof(s) : 1.0;
     return v >= 1.0 ? v : 1.0;
+}
+
+/* "WRAP BIN" for a command that opens a capture device: $SVX_CLI_WRAP_DEVICE
+ * if set (valgrind without undefined-value tracking: alsa-lib hands the
+ * capture callback frame counts derived from uninitialised stack bytes, which
+ * then taint the ring indices), else $SVX_CLI_WRAP. */
+static inline const char *cli_bin_device(char *buf, size_t n)
+{
+    const char *w = getenv("SVX_CLI_WRAP_DEVICE");
+    snprintf(buf, n, "%s %s", w ? w : cli_wrap(), tu_bin());
+    return buf;
 }
 
 /* "WRAP BIN" into buf: the start of every command line. */
