@@ -1,11 +1,13 @@
 # shiftvox — top-level Makefile.
 #
 #   make            build libshiftvox.a, libshiftvox.so and build/shiftvox
-#   make test       install missing Debian packages, build, run every test (CUnit + pytest)
+#   make test       install missing Debian packages, build, run every test (CUnit + pytest),
+#                   then asan, valgrind and fuzz (QUICK=1 skips those three)
 #   make asan       build and run the whole CUnit suite under ASan + UBSan
 #   make demo       install missing packages, build, transcribe samples/ with the default model
 #   make bench      kernel and pipeline benchmark (shiftvox bench)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (clang)
+#   make valgrind   command-line tests with shiftvox under valgrind memcheck
 #   make train      reproduce the default model (see train/README in README.md)
 #   make install    PREFIX=/usr/local DESTDIR= : library, header, command, shiftvox.pc
 #   make clean
@@ -97,9 +99,18 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
+# After the plain suite and the trainer's pytest: the whole CUnit suite again
+# under ASan + UBSan (make asan), the command-line tests under valgrind
+# memcheck (make valgrind) and each libFuzzer target for FUZZ_SECONDS (make
+# fuzz). QUICK=1 skips those three (for a fast local loop; CI never sets it).
 test-run: all $(TEST_BIN)
-	$(TEST_BIN)
+	SVX_BIN=$(BIN) $(TEST_BIN)
 	@if [ -d train/tests ]; then cd train && $(PYTHON) -m pytest -q tests; fi
+ifneq ($(QUICK),1)
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory valgrind
+	@$(MAKE) --no-print-directory fuzz
+endif
 
 asan:
 	@bash scripts/install-deps.sh
