@@ -463,8 +463,22 @@ static int parse_body(svx_model *m, const uint8_t *data, size_t n, const char *s
         goto fail;
     }
     m->n_symbols = (int)v;
-    for (uint32_t i = 0; i < v; i++)
+    for (uint32_t i = 0; i < v; i++) {
         TRY(rd_str(&r, m->symbols[i], SVX_MAX_SYMBOL_BYTES, "a symbol"));
+        /* the decoders spell words with these: blank first, then distinct,
+         * non-empty, printable symbols */
+        const char *sym = m->symbols[i];
+        int bad = (i == 0) != (sym[0] == '\0');
+        for (const char *c = sym; *c && !bad; c++)
+            bad = (unsigned char)*c < 0x20u || *c == 0x7F;
+        for (uint32_t k = 1; k < i && !bad; k++)
+            bad = !strcmp(m->symbols[k], sym);
+        if (bad) {
+            rc = svx_fail(SVX_ERR_FORMAT, "%s: symbol %u is \"%s\"; expected the blank \"\" first, "
+                          "then distinct non-empty printable symbols", src, i, sym);
+            goto fail;
+        }
+    }
     /* 4. metadata */
     r.what = "metadata";
     TRY(rd_u32(&r, &v));

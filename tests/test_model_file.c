@@ -258,6 +258,23 @@ static void test_impossible_shapes(void)
     expect_desc(&fx, SVX_ERR_SHAPE, "per output symbol");
     fx.desc.n_symbols = FX_V;
 
+    const char *syms[FX_V];
+    memcpy(syms, svx_default_symbols, sizeof syms);
+    fx.desc.symbols = syms;
+    syms[4] = "a"; /* duplicate of symbol 3 */
+    expect_desc(&fx, SVX_ERR_FORMAT, "symbol 4");
+    syms[4] = "";  /* a second blank */
+    expect_desc(&fx, SVX_ERR_FORMAT, "symbol 4");
+    syms[4] = "b";
+    syms[0] = "-"; /* no blank first */
+    expect_desc(&fx, SVX_ERR_FORMAT, "symbol 0");
+    syms[0] = "";
+    syms[7] = "\t";
+    expect_desc(&fx, SVX_ERR_FORMAT, "symbol 7");
+    syms[7] = "e";
+    expect_desc(&fx, SVX_OK, NULL);
+    fx.desc.symbols = svx_default_symbols;
+
     fx.desc.n_layers = 5; /* no logsoftmax: still 29 wide, valid */
     expect_desc(&fx, SVX_OK, NULL);
     fx.desc.n_layers = 6;
