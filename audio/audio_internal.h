@@ -14,6 +14,11 @@
 #define SVX_AUDIO_MIN_RATE_HZ 1000
 #define SVX_AUDIO_MAX_RATE_HZ 768000
 
+/* How long svx_audio_open_file waits for the first data from a named pipe
+ * (FIFO) before refusing it: opening one without a writer would otherwise
+ * block forever. */
+#define SVX_AUDIO_FIFO_WAIT_MS 2000
+
 /* libsamplerate converter used by every reader and by capture: a windowed
  * sinc with 97 dB SNR and a 90% pass band (libsamplerate documentation). */
 #define SVX_AUDIO_SRC_CONVERTER SRC_SINC_MEDIUM_QUALITY

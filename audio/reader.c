@@ -218,14 +218,34 @@ int svx_audio_open_file(const char *path, int target_rate_hz, svx_audio_reader *
         return svx_fail(SVX_ERR_IO, "%s: is a directory, expected an audio file", path);
     if (S_ISREG(st.st_mode) && st.st_size == 0)
         return svx_fail(SVX_ERR_FORMAT, "%s: file is empty (0 bytes), expected an audio file", path);
-    int fd = open(path, O_RDONLY);
+    /* A named pipe blocks open() until some process opens it for writing,
+     * possibly never (a FIFO left in a folder of recordings): open it
+     * non-blocking and wait a bounded time for its writer to send data. */
+    int is_fifo = S_ISFIFO(st.st_mode);
+    int fd = open(path, is_fifo ? O_RDONLY | O_NONBLOCK : O_RDONLY);
     if (fd < 0)
         return svx_fail(SVX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (is_fifo) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int pr;
+        do
+            pr = poll(&pfd, 1, SVX_AUDIO_FIFO_WAIT_MS);
+        while (pr < 0 && errno == EINTR);
+        int flags = fcntl(fd, F_GETFL);
+        if (pr <= 0 || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+            close(fd);
+            return svx_fail(SVX_ERR_IO, "%s: is a named pipe (FIFO) and no data came in %d ms, "
+                            "expected an audio file", path, SVX_AUDIO_FIFO_WAIT_MS);
+        }
+    }
 
     SF_INFO info;
     memset(&info, 0, sizeof info);
     /* close_desc = 1: libsndfile owns fd from here, also on failure. */
     SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 1);
+    if (!sf && !S_ISREG(st.st_mode))   /* cannot be read again to diagnose */
+        return svx_fail(SVX_ERR_FORMAT, "%s: not a recognised audio stream (libsndfile: %s)", path,
+                        sf_strerror(NULL));
     if (!sf)
         return diagnose_open_failure(path, (long long)st.st_size, sf_strerror(NULL));
 

@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +386,59 @@ static void test_sparse_memory(void)
     g_special_dir[0] = '\0';
 }
 
+/* A named pipe nobody writes to (a FIFO left in a folder of recordings):
+ * each loader must refuse it or give up within FIFO_MAX_S seconds, not
+ * block in open() forever. Run in a child with an alarm, so a hang fails
+ * the test instead of the suite. */
+#define FIFO_MAX_S 5
+
+static void test_fifo_no_writer(void)
+{
+    static const char *const kinds[] = {"audio", "model", "keywords"};
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/svx-fifo-XXXXXX");
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    for (size_t i = 0; i < 3; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/fifo_%s", dir, kinds[i]);
+        CU_ASSERT_FATAL(mkfifo(path, 0644) == 0);
+        int fds[2];
+        CU_ASSERT_FATAL(pipe(fds) == 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        CU_ASSERT_FATAL(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            alarm(FIFO_MAX_S);
+            char msg[600];
+            int rc = probe(kinds[i], path, msg, sizeof msg);
+            char out[700];
+            int len = snprintf(out, sizeof out, "%d\n%.600s", rc, msg);
+            if (write(fds[1], out, (size_t)len) < 0)
+                _exit(2);
+            _exit(0);
+        }
+        close(fds[1]);
+        char buf[700] = {0};
+        size_t got = 0;
+        ssize_t r;
+        while (got < sizeof buf - 1 && (r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0)
+            got += (size_t)r;
+        close(fds[0]);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        unlink(path);
+        int hung = WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM;
+        int rc = got ? atoi(buf) : 0;
+        const char *msg = strchr(buf, '\n');
+        printf("\n  FIFO without a writer as %-8s -> %s", kinds[i],
+               hung ? "still blocked after " "5" " s (killed)" : msg ? msg + 1 : "?");
+        CU_ASSERT(!hung);
+        CU_ASSERT(!hung && rc < 0 && msg && strstr(msg, path));
+    }
+    rmdir(dir);
+}
+
 void test_register_bad_corpus(void);
 void test_register_bad_corpus(void)
 {
@@ -392,6 +446,7 @@ void test_register_bad_corpus(void)
         {"every corpus file gives its exact code and message", test_corpus_table},
         {"every corpus file has a row in expected.tsv", test_every_file_listed},
         {"refusing a 2 GB sparse file costs no 2 GB of memory", test_sparse_memory},
+        {"a FIFO without a writer is refused, not waited on forever", test_fifo_no_writer},
     };
     tu_add_suite("bad_corpus", tests, sizeof tests / sizeof tests[0]);
 }

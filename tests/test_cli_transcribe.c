@@ -166,6 +166,30 @@ static void test_closed_stdout(void)
     CU_ASSERT(strstr(err, "Broken pipe") != NULL);
 }
 
+/* A FIFO nobody writes to, among good files: reported, the batch goes on. */
+static void test_fifo(void)
+{
+    if (!have_transcribe())
+        return;
+    char fifo[256], cmd[1024], bin[512], out_path[256], err_path[256], out[8192], err[8192];
+    tu_tmp_path(fifo, sizeof fifo, "cli_fifo.wav");
+    unlink(fifo);
+    CU_ASSERT_FATAL(mkfifo(fifo, 0644) == 0);
+    tu_tmp_path(out_path, sizeof out_path, "cli_fifo.out");
+    tu_tmp_path(err_path, sizeof err_path, "cli_fifo.err");
+    snprintf(cmd, sizeof cmd, "%s transcribe --no-progress -m %s %s samples/yes.wav",
+             cli_bin(bin, sizeof bin), MODEL, fifo);
+    int rc = cli_run(cmd, out_path, err_path, 20);
+    cli_read(out_path, out, sizeof out);
+    cli_read(err_path, err, sizeof err);
+    unlink(fifo);
+    printf("\n  FIFO without a writer + samples/yes.wav: exit %d%s, stderr '%.160s'", rc,
+           rc == -2 ? " (killed after 20 s: blocked)" : "", err);
+    CU_ASSERT(rc == 1);
+    CU_ASSERT(strstr(err, fifo) != NULL);
+    CU_ASSERT(strstr(out, "samples/yes.wav\t") != NULL);
+}
+
 void test_register_cli_transcribe(void);
 void test_register_cli_transcribe(void)
 {
@@ -174,6 +198,7 @@ void test_register_cli_transcribe(void)
         {"bad corpus + good files: the same with -j 2", test_corpus_2},
         {"stdout on /dev/full: clear error, non-zero exit", test_dev_full},
         {"stdout a closed pipe: clear error, non-zero exit", test_closed_stdout},
+        {"a FIFO without a writer: reported, the batch goes on", test_fifo},
     };
     tu_add_suite("cli_transcribe", tests, sizeof tests / sizeof tests[0]);
 }
