@@ -93,12 +93,37 @@ static void test_features_corpus(void)
     printf("\n  features: %d files, exit %d", n + 1, rc);
 }
 
+/* features writing frames (-o -) to /dev/full, to a closed pipe, and -o
+ * FILE on /dev/full: a clear error and exit 1, never death by SIGPIPE. */
+static void test_features_bad_output(void)
+{
+    char cmd[1024], bin[512], err_path[256], err[8192];
+    tu_tmp_path(err_path, sizeof err_path, "features-out.err");
+    static const struct { const char *args; int closed_pipe; const char *want; } cases[] = {
+        {"-o - samples/yes.wav", 0, "No space left on device"},
+        {"-o /dev/full samples/yes.wav", 0, "No space left on device"},
+        {"-o - samples/yes.wav", 1, "Broken pipe"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s features %s", cli_bin(bin, sizeof bin), cases[i].args);
+        int rc = cases[i].closed_pipe ? cli_run_closed_stdout(cmd, err_path, 30)
+                                      : cli_run(cmd, "/dev/full", err_path, 30);
+        cli_read(err_path, err, sizeof err);
+        printf("\n  features %s, stdout %s: exit %d%s, '%.100s'", cases[i].args,
+               cases[i].closed_pipe ? "a closed pipe" : "/dev/full", rc,
+               rc == 128 + SIGPIPE ? " (killed by SIGPIPE)" : "", err);
+        CU_ASSERT(rc == 1);
+        CU_ASSERT(strstr(err, cases[i].want) != NULL);
+    }
+}
+
 void test_register_cli_tools(void);
 void test_register_cli_tools(void)
 {
     static const tu_test tests[] = {
         {"info: every bad model file gives its message, exit 1", test_info_corpus},
         {"features: every bad audio file reported, the rest processed", test_features_corpus},
+        {"features: full disk and closed pipe give an error, exit 1", test_features_bad_output},
     };
     tu_add_suite("cli_tools", tests, sizeof tests / sizeof tests[0]);
 }
