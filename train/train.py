@@ -332,7 +332,8 @@ def train(args, train_items=None, dev_items=None, log=None):
         start_epoch, history = ck["epoch"] + 1, ck.get("history", [])
         log("resumed from %s after epoch %d" % (ckpt_path, ck["epoch"]))
 
-    for epoch in range(start_epoch, args.epochs):
+    last_epoch = min(args.epochs, args.stop_after) if args.stop_after else args.epochs
+    for epoch in range(start_epoch, last_epoch):
         model.train()
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
         batches = make_batches(lengths, args.batch, g)[:steps_per_epoch]
@@ -372,6 +373,8 @@ def add_args(p):
                    help="feature cache folder (train.data)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--stop-after", type=int, default=0,
+                   help="stop after this many epochs of an --epochs schedule (0: run it all)")
     p.add_argument("--max-batches", type=int, default=0,
                    help="cap on batches per epoch (0: all), for budget-matched comparisons")
     p.add_argument("--lr", type=float, default=2e-3)
