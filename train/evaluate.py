@@ -93,11 +93,13 @@ def calibrate_bias(model, items, char_bonuses=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
     return best
 
 
-def accuracy12(model, items, bias=None):
-    """12-class accuracy, per-class recall and the confusion matrix."""
+def accuracy12(model, items, bias=None, scores=None):
+    """12-class accuracy, per-class recall and the confusion matrix.  scores:
+    word_scores of exactly these items, if already computed (model unused)."""
     items = [it for it in items if it.get("label12") in LABELS12]
-    lps = logprobs(model, items)
-    pred = classify12(word_scores(lps), bias)
+    if scores is None:
+        scores = word_scores(logprobs(model, items))
+    pred = classify12(scores, bias)
     truth = [it["label12"] for it in items]
     idx = {l: i for i, l in enumerate(LABELS12)}
     conf = np.zeros((12, 12), dtype=np.int64)
