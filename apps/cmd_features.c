@@ -1,6 +1,7 @@
 /* shiftvox features: log-mel features of audio files, as text, .npy or a summary. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,7 @@ static int one_file(const char *path, const char *out_path, const svx_frontend_p
     float pcm[CHUNK], *frames = malloc(sizeof(float) * MAXF * (size_t)fp->n_mels);
     double sum = 0, sumsq = 0, lo = INFINITY, hi = -INFINITY;
     long n_frames = 0, n_samples = 0;
+    int write_errno = 0;      /* first failed write to out (full disk, closed pipe) */
     while (rc >= 0 && frames) {
         long n = svx_audio_read(rd, pcm, CHUNK);
         if (n < 0) {
@@ -106,11 +108,16 @@ static int one_file(const char *path, const char *out_path, const svx_frontend_p
                 }
                 if (out && npy) {
                     if (fwrite(fr, sizeof(float), (size_t)fp->n_mels, out) != (size_t)fp->n_mels)
-                        rc = SVX_ERR_IO;
+                        write_errno = errno ? errno : EIO;
                 } else if (out) {
                     for (int m = 0; m < fp->n_mels; m++)
                         fprintf(out, m ? " %.6g" : "%.6g", (double)fr[m]);
-                    fputc('\n', out);
+                    if (fputc('\n', out) == EOF || ferror(out))
+                        write_errno = errno ? errno : EIO;
+                }
+                if (write_errno) {
+                    rc = SVX_ERR_IO;
+                    break;
                 }
             }
             n_frames += got;
@@ -119,11 +126,16 @@ static int one_file(const char *path, const char *out_path, const svx_frontend_p
     if (!frames)
         rc = SVX_ERR_NO_MEMORY;
     if (out && npy && rc >= 0 && npy_header(out, n_frames, fp->n_mels) < 0)
+        write_errno = errno ? errno : EIO;
+    if (out && !write_errno && (fflush(out) != 0 || ferror(out)))
+        write_errno = errno ? errno : EIO;
+    if (out && out != stdout && fclose(out) != 0 && !write_errno)
+        write_errno = errno ? errno : EIO;
+    if (write_errno) {
+        fprintf(stderr, "shiftvox: writing features of %s to %s failed: %s\n", path,
+                strcmp(out_path, "-") ? out_path : "standard output", strerror(write_errno));
         rc = SVX_ERR_IO;
-    if (out && app_check_output(out, out_path) < 0)
-        rc = SVX_ERR_IO;
-    if (out && out != stdout && fclose(out) != 0)
-        rc = SVX_ERR_IO;
+    }
     if (rc >= 0 && !out_path) {
         double cells = (double)n_frames * fp->n_mels;
         double mean = cells > 0 ? sum / cells : 0;
@@ -179,6 +191,7 @@ int cmd_features(int argc, char **argv)
         free(files);
         return 2;
     }
+    signal(SIGPIPE, SIG_IGN); /* a closed output becomes a write error we report */
     svx_frontend_params fp;
     svx_frontend_params_default(&fp);
     svx_model *model = NULL;
