@@ -307,6 +307,76 @@ static void test_stall_resume(void)
     free(x);
 }
 
+/* The soak criterion in small: one stream over "yes" + 1.5 s of silence,
+ * four times, must detect what four fresh streams over each piece detect
+ * (same count, same start times shifted by the piece offsets, within
+ * PIECES_TOL_S). Default sensitivity. */
+#define PIECES_TOL_S 0.02
+
+static int kws_run(const svx_model *m, const float *x, size_t n, double *starts, int max)
+{
+    svx_keyword_list *kl;
+    if (svx_keywords_from_csv("yes", 0.5f, &kl) != SVX_OK)
+        return -1;
+    svx_stream_config cfg;
+    svx_stream_config_default(&cfg);
+    cfg.mode = SVX_DECODE_KWS;
+    cfg.keywords = svx_keyword_list_items(kl);
+    cfg.n_keywords = svx_keyword_list_count(kl);
+    svx_stream *st;
+    int count = 0;
+    if (svx_stream_create(m, &cfg, &st) == SVX_OK) {
+        svx_stream_push(st, x, n);
+        svx_stream_flush(st);
+        svx_kws_event ev;
+        while (svx_stream_next_event(st, &ev) == 1)
+            if (count < max)
+                starts[count++] = ev.start_s;
+        svx_stream_destroy(st);
+    }
+    svx_keyword_list_destroy(kl);
+    return count;
+}
+
+static void test_long_vs_pieces(void)
+{
+    if (!have_default_model())
+        return;
+    svx_audio_reader *rd;
+    CU_ASSERT_FATAL(svx_audio_open_file("samples/yes.wav", RATE, &rd) == SVX_OK);
+    static float piece[RATE * 5];
+    size_t n = 0;
+    long r;
+    while (n < RATE * 3 && (r = svx_audio_read(rd, piece + n, RATE * 3 - n)) > 0)
+        n += (size_t)r;
+    svx_audio_close(rd);
+    size_t period = n + RATE * 3 / 2;        /* 1.5 s of silence after each */
+    enum { K = 4 };
+    float *x = calloc(period * K, sizeof *x);
+    CU_ASSERT_FATAL(x != NULL);
+    for (int k = 0; k < K; k++)
+        memcpy(x + (size_t)k * period, piece, n * sizeof *x);
+    svx_model *m;
+    CU_ASSERT_FATAL(svx_model_load(DEFAULT_MODEL, &m) == SVX_OK);
+    double one[16], all[64];
+    int n_one = kws_run(m, x, period, one, 16);
+    int n_all = kws_run(m, x, period * K, all, 64);
+    int matched = 0;
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < n_one; i++)
+            for (int j = 0; j < n_all; j++)
+                if (fabs(all[j] - (one[i] + (double)(k * (long)period) / RATE)) <= PIECES_TOL_S) {
+                    matched++;
+                    break;
+                }
+    printf("\n  one piece: %d detection(s); %d pieces in one stream: %d (expected %d), %d matched",
+           n_one, K, n_all, K * n_one, matched);
+    CU_ASSERT(n_one >= 1);
+    CU_ASSERT(n_all == K * n_one && matched == K * n_one);
+    svx_model_destroy(m);
+    free(x);
+}
+
 void test_register_cli_listen(void);
 void test_register_cli_listen(void)
 {
@@ -319,6 +389,7 @@ void test_register_cli_listen(void)
         {"capture device missing or failing to open: clear error, exit 1", test_device_fails},
         {"unpaced capture device: overruns counted and reported, clean end", test_overload_cli},
         {"stalled consumer: exact overrun count, detection resumes", test_stall_resume},
+        {"one long stream detects what its pieces detect", test_long_vs_pieces},
     };
     tu_add_suite("cli_listen", tests, sizeof tests / sizeof tests[0]);
 }
