@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_KEYWORDS 64
 #define MAX_KEYWORD_BYTES 63
@@ -176,9 +179,23 @@ int svx_keywords_load(const char *path, float default_sensitivity, svx_keyword_l
     if (!path || !out)
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_keywords_load: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Non-blocking open so a FIFO without a writer cannot hang us; only
+     * regular files are keyword files. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
         return svx_fail(SVX_ERR_IO, "%s: cannot open keyword file: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int is_dir = fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode);
+        close(fd);
+        return svx_fail(SVX_ERR_IO, "%s: %s, expected a keyword file (text)", path,
+                        is_dir ? "is a directory" : "is not a regular file (pipe or device)");
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return svx_fail(SVX_ERR_IO, "%s: cannot open keyword file: %s", path, strerror(errno));
+    }
     char *buf = malloc(MAX_FILE_BYTES + 1);
     if (!buf) {
         fclose(f);
