@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "svx_internal.h"
@@ -758,9 +761,23 @@ int svx_model_load_ex(const char *path, const svx_model_options *opt, svx_model 
     if (!path || !out)
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_load: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* Non-blocking open so a FIFO without a writer cannot hang the loader;
+     * only regular files are model files. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
         return svx_fail(SVX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int is_dir = fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode);
+        close(fd);
+        return svx_fail(SVX_ERR_IO, "%s: %s, expected a model file", path,
+                        is_dir ? "is a directory" : "is not a regular file (pipe or device)");
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return svx_fail(SVX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
     uint8_t *buf = NULL;
     size_t n = 0, cap = 0;
     int rc = SVX_OK;
