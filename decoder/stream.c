@@ -13,6 +13,7 @@
 #define STREAM_MAX_WORDS 4096
 #define STREAM_MAX_EVENTS 64
 #define STREAM_MAX_BEAM 4096
+#define SILENT_BLANK_LOGP (-0.01005f)  /* ln 0.99 */
 
 struct svx_stream {
     const svx_model *m;
@@ -30,6 +31,8 @@ struct svx_stream {
     double frame_s;
     uint64_t n_samples;
     int flushed;
+    int silence_reset_frames;     /* 0: never reset the model state on pauses */
+    int silent_run;               /* consecutive output frames with blank >= 0.99 */
 };
 
 void svx_stream_config_default(svx_stream_config *cfg)
@@ -44,6 +47,7 @@ void svx_stream_config_default(svx_stream_config *cfg)
     cfg->keywords = NULL;
     cfg->n_keywords = 0;
     cfg->refractory_s = 1.0;
+    cfg->silence_reset_s = 0.5;
 }
 
 const char *const *svx_vocabulary_default(int *n_words)
@@ -75,6 +79,9 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     if (cfg->mode == SVX_DECODE_KWS && !(cfg->refractory_s >= 0.0 && cfg->refractory_s < 1e6))
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: refractory_s %g, expected >= 0",
                         cfg->refractory_s);
+    if (!(cfg->silence_reset_s >= 0.0 && cfg->silence_reset_s < 1e6))
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: silence_reset_s %g, expected >= 0",
+                        cfg->silence_reset_s);
     const svx_frontend_params *fp = svx_model_frontend(m);
     if (!fp || svx_model_n_inputs(m) != fp->n_mels)
         return svx_fail(SVX_ERR_SHAPE, "svx_stream_create: model takes %d inputs per frame but "
@@ -91,6 +98,9 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     s->n_mels = fp->n_mels;
     s->n_symbols = tab.n_symbols;
     s->frame_s = svx_decoder_frame_seconds(m);
+    s->silence_reset_frames = (int)lround(cfg->silence_reset_s / s->frame_s);
+    if (cfg->silence_reset_s > 0 && s->silence_reset_frames < 1)
+        s->silence_reset_frames = 1;
     s->frames = malloc((size_t)STREAM_CHUNK_FRAMES * (size_t)s->n_mels * sizeof *s->frames);
     s->lp = malloc((size_t)s->n_symbols * sizeof *s->lp);
     if (!s->frames || !s->lp) {
@@ -159,6 +169,7 @@ void svx_stream_reset(svx_stream *s)
         svx_kws_reset(s->kws);
     s->n_samples = 0;
     s->flushed = 0;
+    s->silent_run = 0;
 }
 
 static void decode_frame(svx_stream *s, const float *lp)
@@ -191,8 +202,16 @@ int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
             int r = svx_model_state_push(s->ms, s->frames + (size_t)i * (size_t)s->n_mels, s->lp);
             if (r < 0)
                 return r;
-            if (r == 1)
+            if (r == 1) {
                 decode_frame(s, s->lp);
+                /* A long pause: start the recurrent state afresh. The model is
+                 * trained on utterances that start from zero state; over a long
+                 * stream its state otherwise drifts and keywords after pauses
+                 * score lower than the same keywords in a fresh stream. */
+                s->silent_run = s->lp[0] >= SILENT_BLANK_LOGP ? s->silent_run + 1 : 0;
+                if (s->silence_reset_frames > 0 && s->silent_run == s->silence_reset_frames)
+                    svx_model_state_reset_recurrent(s->ms);
+            }
         }
         if (used == 0 && got == 0)
             break;   /* cannot happen with a conforming front end; never spin */

@@ -266,6 +266,9 @@ typedef struct svx_model_state svx_model_state;
 int svx_model_state_create(const svx_model *m, svx_model_state **out);
 void svx_model_state_destroy(svx_model_state *s);
 void svx_model_state_reset(svx_model_state *s);
+/* Zeroes only the recurrent (GRU) hidden state, keeping the convolutions'
+ * context of recent frames: the stream uses it to start afresh after a pause. */
+void svx_model_state_reset_recurrent(svx_model_state *s);
 /* Pushes one feature frame (n_inputs floats). Returns 1 and writes
  * n_symbols log-probabilities to logprobs_out when the network emits an
  * output frame, 0 when it needs more input (time stride), negative on error. */
@@ -309,6 +312,10 @@ typedef struct {
     const svx_keyword *keywords;   /* for SVX_DECODE_KWS */
     int n_keywords;
     double refractory_s;           /* KWS: minimum gap between events of one keyword, 1.0 */
+    double silence_reset_s;        /* after this long a run of output frames whose blank
+                                      probability is >= 0.99, the acoustic model's recurrent
+                                      state is reset (a pause starts it afresh, as a new
+                                      utterance would); 0 disables. Default 0.5 */
 } svx_stream_config;
 
 void svx_stream_config_default(svx_stream_config *cfg);

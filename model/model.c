@@ -126,6 +126,15 @@ void svx_model_state_reset(svx_model_state *s)
     memset(s->count, 0, sizeof s->count);
 }
 
+void svx_model_state_reset_recurrent(svx_model_state *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->m->n_layers; i++)
+        if (s->m->layers[i].type == SVX_LAYER_GRU && s->h[i])
+            memset(s->h[i], 0, (size_t)s->m->layers[i].hidden * sizeof(float));
+}
+
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* One emitted output of a conv2d layer (ARCH.md), from its ring of inputs. */
