@@ -58,7 +58,7 @@ static void usage(FILE *f)
             "  -j, --jobs N        files processed in parallel (default 1)\n"
             "  --json              one JSON object per file: text, words with start/end/confidence\n"
             "  --greedy            CTC best path instead of lexicon beam search\n"
-            "  --beam N            beam size (default 8)\n"
+            "  --beam N            beam size (default 32)\n"
             "  --words LIST|@FILE  allowed words, comma-separated or one per line in FILE\n"
             "                      (default: the model's vocabulary)\n"
             "  --rate HZ           sample rate of raw standard input (default 16000)\n"
@@ -323,7 +323,7 @@ static char **read_words(const char *spec, int *n_out, char **storage)
 int cmd_transcribe(int argc, char **argv)
 {
     const char *model_path = NULL, *words_spec = NULL;
-    long jobs_n = 1, beam = 8, raw_rate = 16000;
+    long jobs_n = 1, beam = 0, raw_rate = 16000;
     int json = 0, greedy = 0, progress = -1, n_files = 0;
     char **files = calloc((size_t)argc + 1, sizeof(char *));
     if (!files)
@@ -381,7 +381,8 @@ int cmd_transcribe(int argc, char **argv)
     b.model = model;
     svx_stream_config_default(&b.cfg);
     b.cfg.mode = greedy ? SVX_DECODE_GREEDY : SVX_DECODE_BEAM;
-    b.cfg.beam_size = (int)beam;
+    if (beam > 0)
+        b.cfg.beam_size = (int)beam; /* otherwise the library default */
     char **words = NULL, *word_storage = NULL;
     int n_words = 0;
     if (words_spec) {
