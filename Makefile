@@ -99,18 +99,19 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-# After the plain suite and the trainer's pytest: the whole CUnit suite again
-# under ASan + UBSan (make asan), the command-line tests under valgrind
-# memcheck (make valgrind) and each libFuzzer target for FUZZ_SECONDS (make
-# fuzz). QUICK=1 skips those three (for a fast local loop; CI never sets it).
+# The whole CUnit suite under ASan + UBSan (make asan), the command-line tests
+# under valgrind memcheck (make valgrind) and each libFuzzer target for
+# FUZZ_SECONDS (make fuzz) run first; then the plain CUnit suite and the
+# trainer's pytest, so that the run ends with their summaries. QUICK=1 skips
+# the first three (for a fast local loop; CI never sets it).
 test-run: all $(TEST_BIN)
-	SVX_BIN=$(BIN) $(TEST_BIN)
-	@if [ -d train/tests ]; then cd train && $(PYTHON) -m pytest -q tests; fi
 ifneq ($(QUICK),1)
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory fuzz
 endif
+	SVX_BIN=$(BIN) $(TEST_BIN)
+	@if [ -d train/tests ]; then cd train && $(PYTHON) -m pytest -q tests; fi
 
 asan:
 	@bash scripts/install-deps.sh
