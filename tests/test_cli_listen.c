@@ -218,7 +218,12 @@ static void test_overload_cli(void)
     printf("\n  unpaced device: exit %d, '%.120s'", rc, sum ? sum : "(no summary)");
     CU_ASSERT(rc == 0);
     CU_ASSERT(sum != NULL && audio_s >= 5.9);
-    CU_ASSERT(overruns > 0);
+    /* Natively the unpaced device outruns the consumer, so drops must be
+     * counted. Under valgrind every thread is serialised and slowed, which
+     * may leave the ring room enough; there the run checks memory on the
+     * overload path and the count stays covered by test_stall_resume. */
+    if (!getenv("SVX_CLI_WRAP_DEVICE"))
+        CU_ASSERT(overruns > 0);
 }
 
 /* Library level: stall the consumer of a real capture ring (detached
