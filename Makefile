@@ -167,7 +167,8 @@ valgrind: all $(TEST_BIN)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/shiftvox
+	install -m 644 models/default.svxm $(DESTDIR)$(PREFIX)/share/shiftvox/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/shiftvox.h $(DESTDIR)$(PREFIX)/include/
