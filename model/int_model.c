@@ -1,0 +1,181 @@
+/* Integer-only inference primitives: see int_model.h and model/INTEGER.md.
+ * No floating point in this translation unit (checked by `make nofloat`). */
+#include "int_model.h"
+
+static int32_t sat32(int64_t v)
+{
+    if (v > INT32_MAX) return INT32_MAX;
+    if (v < INT32_MIN) return INT32_MIN;
+    return (int32_t)v;
+}
+
+/* floor(v / 2^s) for s in [0, 63], without relying on the implementation-
+ * defined right shift of negative values. */
+static int64_t floor_shift(int64_t v, int s)
+{
+    if (v >= 0) return v >> s;
+    return ~((~v) >> s);
+}
+
+/* floor(num / den) for den > 0. */
+static int64_t floor_div(int64_t num, int64_t den)
+{
+    int64_t q = num / den;
+    if ((num % den) != 0 && num < 0) q -= 1;
+    return q;
+}
+
+int32_t svx_int_rshift_round(int64_t x, int shift)
+{
+    if (shift <= 0) {
+        int s = -shift;
+        if (s > 30) s = 30;
+        /* left shift done on the magnitude: shifting a negative value is undefined */
+        int64_t mag = x < 0 ? -x : x;
+        if (mag > ((int64_t)INT32_MAX >> s)) return x < 0 ? INT32_MIN : INT32_MAX;
+        mag = (int64_t)((uint64_t)mag << s);
+        return sat32(x < 0 ? -mag : mag);
+    }
+    if (shift > 62) shift = 62;
+    /* x is at most 2^62 in magnitude for every caller; the bias cannot overflow */
+    return sat32(floor_shift(x + ((int64_t)1 << (shift - 1)), shift));
+}
+
+int8_t svx_int_sat8(int32_t x)
+{
+    if (x > 127) return 127;
+    if (x < -127) return -127;
+    return (int8_t)x;
+}
+
+int16_t svx_int_sat16(int32_t x)
+{
+    if (x > 32767) return 32767;
+    if (x < -32767) return -32767;
+    return (int16_t)x;
+}
+
+int32_t svx_int_requant(int32_t acc, int32_t mantissa, int shift)
+{
+    return svx_int_rshift_round((int64_t)acc * mantissa, shift);
+}
+
+/* +-(x << p) for code c, without shifting a negative value. */
+static int32_t pow2_term(int32_t x, int c)
+{
+    if (c == 0) return 0;
+    int p = (c > 0 ? c : -c) - 1;
+    uint32_t mag = (uint32_t)(x < 0 ? -x : x) << p;
+    int32_t v = (int32_t)mag;
+    return ((x < 0) != (c < 0)) ? -v : v;
+}
+
+void svx_int_pow2_matvec_i8(const int8_t *codes, size_t rows, size_t cols,
+                            const int8_t *x, int32_t *acc)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *w = codes + r * cols;
+        int32_t a = 0;
+        for (size_t c = 0; c < cols; c++) a += pow2_term(x[c], w[c]);
+        acc[r] = a;
+    }
+}
+
+void svx_int_pow2_matvec_i16(const int8_t *codes, size_t rows, size_t cols,
+                             const int16_t *x, int32_t *acc)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *w = codes + r * cols;
+        int32_t a = 0;
+        for (size_t c = 0; c < cols; c++) a += pow2_term(x[c], w[c]);
+        acc[r] = a;
+    }
+}
+
+int svx_int_pwl_init(svx_int_pwl *pwl, int n_knots, const int32_t *x, const int32_t *y)
+{
+    if (!pwl || !x || !y || n_knots < 2 || n_knots > SVX_INT_PWL_MAX_KNOTS) return -1;
+    for (int k = 0; k + 1 < n_knots; k++)
+        if (x[k] >= x[k + 1]) return -1;
+    pwl->n_knots = n_knots;
+    for (int k = 0; k < SVX_INT_PWL_MAX_KNOTS; k++) {
+        pwl->x[k] = k < n_knots ? x[k] : 0;
+        pwl->y[k] = k < n_knots ? y[k] : 0;
+        pwl->slope[k] = 0;
+    }
+    for (int k = 0; k + 1 < n_knots; k++) {
+        int64_t num = ((int64_t)y[k + 1] - y[k]) * SVX_INT_ONE;
+        int64_t den = (int64_t)x[k + 1] - x[k];
+        pwl->slope[k] = sat32(floor_div(2 * num + den, 2 * den));
+    }
+    return 0;
+}
+
+/* INTEGER.md, default sigmoid: x in {-8,-6,-5,-4,-3.5,...,3.5,4,5,6,8},
+ * y = floor(4096 sigma(x) + 1/2). */
+static const int32_t default_sig_x[23] = {
+    -32768, -24576, -20480, -16384, -14336, -12288, -10240, -8192, -6144, -4096, -2048, 0,
+    2048, 4096, 6144, 8192, 10240, 12288, 14336, 16384, 20480, 24576, 32768};
+static const int32_t default_sig_y[23] = {
+    1, 10, 27, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
+    2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4069, 4086, 4095};
+
+int svx_int_pwl_default_sigmoid(svx_int_pwl *pwl)
+{
+    return svx_int_pwl_init(pwl, 23, default_sig_x, default_sig_y);
+}
+
+int32_t svx_int_pwl_eval(const svx_int_pwl *pwl, int32_t x)
+{
+    int n = pwl->n_knots;
+    if (x < pwl->x[0]) return pwl->y[0];
+    if (x >= pwl->x[n - 1]) return pwl->y[n - 1];
+    int k = 0;
+    while (k + 2 < n && x >= pwl->x[k + 1]) k++;
+    return pwl->y[k] + svx_int_rshift_round((int64_t)(x - pwl->x[k]) * pwl->slope[k], SVX_INT_FRAC);
+}
+
+int32_t svx_int_tanh(const svx_int_pwl *sigmoid, int32_t x)
+{
+    /* tanh(x) = 2 sigma(2x) - 1; |x| beyond 2^29 is far in saturation */
+    if (x > (1 << 29)) x = 1 << 29;
+    if (x < -(1 << 29)) x = -(1 << 29);
+    return 2 * svx_int_pwl_eval(sigmoid, 2 * x) - SVX_INT_ONE;
+}
+
+void svx_int_gru_step(const svx_int_gru *g, const int8_t *x, int16_t *h, int32_t *scratch)
+{
+    size_t H = g->n_hidden;
+    int32_t *gi = scratch, *gh = scratch + 3 * H;
+    svx_int_pow2_matvec_i8(g->w_ih, 3 * H, g->n_in, x, gi);
+    svx_int_pow2_matvec_i16(g->w_hh, 3 * H, H, h, gh);
+    for (size_t r = 0; r < 3 * H; r++) {
+        gi[r] = sat32((int64_t)svx_int_requant(gi[r], g->m_ih[r], g->k_ih[r]) + g->b_ih[r]);
+        gh[r] = sat32((int64_t)svx_int_requant(gh[r], g->m_hh[r], g->k_hh[r]) + g->b_hh[r]);
+    }
+    for (size_t j = 0; j < H; j++) {
+        int32_t r = svx_int_pwl_eval(g->sigmoid, sat32((int64_t)gi[j] + gh[j]));
+        int32_t z = svx_int_pwl_eval(g->sigmoid, sat32((int64_t)gi[H + j] + gh[H + j]));
+        int32_t rn = svx_int_rshift_round((int64_t)r * gh[2 * H + j], SVX_INT_FRAC);
+        int32_t n = svx_int_tanh(g->sigmoid, sat32((int64_t)gi[2 * H + j] + rn));
+        /* h' = (1 - z) n + z h = n + z (h - n) */
+        int32_t hn = n + svx_int_rshift_round((int64_t)z * ((int32_t)h[j] - n), SVX_INT_FRAC);
+        h[j] = svx_int_sat16(hn);
+    }
+}
+
+void svx_int_h_to_i8(const int16_t *h, size_t n, int frac_bits, int8_t *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = svx_int_sat8(svx_int_rshift_round(h[i], SVX_INT_FRAC - frac_bits));
+}
+
+void svx_int_linear_run(const svx_int_linear *l, const int8_t *x, int16_t *y, int32_t *scratch)
+{
+    svx_int_pow2_matvec_i8(l->w, l->n_out, l->n_in, x, scratch);
+    for (size_t o = 0; o < l->n_out; o++) {
+        int32_t v = sat32((int64_t)svx_int_requant(scratch[o], l->m[o], l->k[o]) + l->b[o]);
+        if (l->relu && v < 0) v = 0;
+        y[o] = svx_int_sat16(v);
+    }
+}
