@@ -132,7 +132,12 @@ int32_t svx_int_pwl_eval(const svx_int_pwl *pwl, int32_t x)
     if (x >= pwl->x[n - 1]) return pwl->y[n - 1];
     int k = 0;
     while (k + 2 < n && x >= pwl->x[k + 1]) k++;
-    return pwl->y[k] + svx_int_rshift_round((int64_t)(x - pwl->x[k]) * pwl->slope[k], SVX_INT_FRAC);
+    int32_t v = pwl->y[k] + svx_int_rshift_round((int64_t)(x - pwl->x[k]) * pwl->slope[k], SVX_INT_FRAC);
+    /* the rounded slope may overshoot the next knot: clamp to the segment's range
+     * so that a monotone knot table gives a monotone function */
+    int32_t lo = pwl->y[k] < pwl->y[k + 1] ? pwl->y[k] : pwl->y[k + 1];
+    int32_t hi = pwl->y[k] < pwl->y[k + 1] ? pwl->y[k + 1] : pwl->y[k];
+    return v < lo ? lo : (v > hi ? hi : v);
 }
 
 int32_t svx_int_tanh(const svx_int_pwl *sigmoid, int32_t x)
