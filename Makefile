@@ -8,6 +8,8 @@
 #   make bench      kernel and pipeline benchmark (shiftvox bench)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (clang)
 #   make valgrind   command-line tests with shiftvox under valgrind memcheck
+#   make nofloat    integer model + decoder compile with -mgeneral-regs-only (no FP)
+#   make cross-aarch64  AArch64 cross build, engine + integer tests under qemu-user
 #   make train      reproduce the default model (see train/README in README.md)
 #   make install    PREFIX=/usr/local DESTDIR= : library, header, command, shiftvox.pc
 #   make clean
@@ -51,7 +53,8 @@ LIB_SO := $(BUILD)/libshiftvox.so
 BIN := $(BUILD)/shiftvox
 TEST_BIN := $(BUILD)/run_tests
 
-.PHONY: all deps test test-run asan demo bench fuzz fuzz-build fuzz-bins valgrind train install clean
+.PHONY: all deps test test-run asan demo bench fuzz fuzz-build fuzz-bins valgrind train install clean \
+        nofloat cross-aarch64
 
 all: $(LIB_A) $(LIB_SO) $(BIN)
 
@@ -110,6 +113,8 @@ ifneq ($(QUICK),1)
 	@$(MAKE) --no-print-directory valgrind
 	@$(MAKE) --no-print-directory fuzz
 endif
+	@$(MAKE) --no-print-directory nofloat
+	@$(MAKE) --no-print-directory cross-aarch64
 	SVX_BIN=$(BIN) $(TEST_BIN)
 	@if [ -d train/tests ]; then cd train && $(PYTHON) -m pytest -q tests; fi
 
@@ -160,6 +165,33 @@ fuzz-build:
 
 fuzz: fuzz-build
 	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ---- integer-only path (model/INTEGER.md, issue 7) ----
+# Proof that the integer model and decoder use no floating point: GCC's
+# -mgeneral-regs-only turns any float/double operation in these translation
+# units into a compile error (x86-64 here; aarch64 in cross-aarch64). A
+# control file that does use float must be rejected, so the check cannot pass
+# vacuously on a compiler that ignores the flag.
+NOFLOAT_SRC := model/int_model.c model/int_ctc.c
+NOFLOAT_CC ?= gcc
+nofloat:
+	@mkdir -p $(BUILD)/nofloat
+	@for f in $(NOFLOAT_SRC); do \
+	    $(NOFLOAT_CC) -std=c11 $(OPT) $(WARN) -mgeneral-regs-only -c $$f \
+	        -o $(BUILD)/nofloat/$$(basename $$f .c).o || exit 1; done
+	@printf 'int f(int x);\nint f(int x) { double d = x; return (int)(d * 1.5); }\n' \
+	    > $(BUILD)/nofloat/control.c
+	@if $(NOFLOAT_CC) -std=c11 $(OPT) -mgeneral-regs-only -c $(BUILD)/nofloat/control.c \
+	    -o $(BUILD)/nofloat/control.o 2>/dev/null; then \
+	    echo "nofloat: $(NOFLOAT_CC) accepted float code with -mgeneral-regs-only"; exit 1; fi
+	@echo "nofloat: $(NOFLOAT_SRC) compile with -mgeneral-regs-only (float control rejected)"
+
+# AArch64 cross build and qemu-user run of the engine (NEON) and integer tests
+# (scripts/cross-aarch64.sh); skipped with a message when the cross tools are absent.
+cross-aarch64:
+	@if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null; then \
+	    sh scripts/cross-aarch64.sh; \
+	else echo "cross-aarch64: skipped (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user not installed)"; fi
 
 # ---- valgrind memcheck on the command-line tests (scripts/valgrind-cli.sh) ----
 valgrind: all $(TEST_BIN)

@@ -7,7 +7,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libkissfft-dev portaudio19-dev libsndfile1-dev
       libsamplerate0-dev libcunit1-dev libopenblas-dev python3 python3-numpy python3-pytest
       python3-soundfile espeak-ng sox alsa-utils libasound2-plugins valgrind clang
-      gnuplot-nox python3-torch libclang-rt-14-dev)
+      gnuplot-nox python3-torch libclang-rt-14-dev
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 if [ "${1:-}" = "train" ] || [ "${1:-}" = "all" ]; then
     pkgs+=(flite festival festvox-kallpc16k)
 fi
