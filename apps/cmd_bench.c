@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "../model/int_model.h"
 #include "../model/model.h"
 #include "cli.h"
 #include "shiftvox.h"
@@ -53,15 +54,19 @@ static double rnd(void)
 
 enum {
     B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP, B_DS_TABLE,
-    B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_COUNT
+    B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2, B_COUNT
 };
+/* B_INT_POW2: the integer-only path (model/int_model.c, issue 7): int8 activations,
+ * the DenseShift codes as shifts and adds into int32, one int8 code per weight. */
 static const int k_bmap[B_COUNT] = {SVX_K_F32_REF, SVX_K_F32_SIMD, -1, SVX_K_I8_SIMD,
                                     SVX_K_DS_SCALAR, SVX_K_DS_EXP_SIMD, SVX_K_DS_TABLE_SIMD,
-                                    SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_SIMD, SVX_K_DPS_TABLE_SIMD};
+                                    SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_SIMD, SVX_K_DPS_TABLE_SIMD, -2};
 
 /* "openblas-sgemv" or the library's kernel name ("denseshift-table-avx2"). */
 static const char *bname(int b)
 {
+    if (b == B_INT_POW2)
+        return "int8-pow2-shift-add";
     return k_bmap[b] < 0 ? "openblas-sgemv" : svx_kernel_name((svx_kernel_id)k_bmap[b]);
 }
 
@@ -71,6 +76,8 @@ typedef struct {
     double calls_per_s;
     svx_wmat ds, dps, i8;       /* same shape, random codes; ds carries the f32 copy */
     float *x, *y, *scratch;
+    int8_t *codes, *x8;         /* integer path: rule-3 codes of ds, int8 input */
+    int32_t *acc;
     double ns[B_COUNT];         /* median ns per matvec, <0 if not run */
     size_t bytes[B_COUNT];
 } shape_bench;
@@ -99,6 +106,15 @@ static int setup_shape(shape_bench *s)
     }
     for (int r = 0; r < s->rows; r++)
         alpha[r] = (float)(0.01 + 0.1 * rnd());
+    s->codes = malloc(n);
+    s->x8 = malloc((size_t)s->cols);
+    s->acc = malloc((size_t)s->rows * sizeof(int32_t));
+    if (!s->codes || !s->x8 || !s->acc)
+        return -1;
+    for (size_t i = 0; i < n; i++) { /* DenseShift code -> +-(p + 1) (model/INTEGER.md rule 3) */
+        int p = c[i] & ((1 << (s->bits - 1)) - 1);
+        s->codes[i] = (int8_t)(((c[i] >> (s->bits - 1)) & 1) ? -(p + 1) : p + 1);
+    }
     int rc = svx_wmat_init(&s->ds, SVX_ENC_DENSESHIFT, s->bits, s->rows, s->cols, alpha, c);
     if (rc >= 0)
         rc = svx_wmat_init(&s->dps, SVX_ENC_DEEPSHIFT, s->bits, s->rows, s->cols, alpha, d);
@@ -116,8 +132,10 @@ static int setup_shape(shape_bench *s)
     if (!s->x || !s->y || !s->scratch)
         return -1;
     /* ReLU-like activations would favour kernels that skip zeros; use dense ones. */
-    for (int j = 0; j < s->cols; j++)
+    for (int j = 0; j < s->cols; j++) {
         s->x[j] = (float)(rnd() * 2.0 - 1.0);
+        s->x8[j] = (int8_t)lrint(127.0 * s->x[j]);
+    }
     for (int k = 0; k < B_COUNT; k++)
         s->ns[k] = -1.0;
     return 0;
@@ -131,6 +149,9 @@ static void free_shape(shape_bench *s)
     free(s->x);
     free(s->y);
     free(s->scratch);
+    free(s->codes);
+    free(s->x8);
+    free(s->acc);
 }
 
 /* Which matrix and svx kernel a bench kernel uses (-1: not an svx kernel). */
@@ -148,6 +169,11 @@ static void run_kernel(shape_bench *s, int b, long n_calls)
 {
     svx_kernel_id k;
     svx_wmat *w = bench_target(s, b, &k);
+    if (b == B_INT_POW2) {
+        for (long i = 0; i < n_calls; i++)
+            svx_int_pow2_matvec_i8(s->codes, (size_t)s->rows, (size_t)s->cols, s->x8, s->acc);
+        return;
+    }
     if (b == B_BLAS) {
         for (long i = 0; i < n_calls; i++)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, s->rows, s->cols, 1.0f, s->ds.f32, s->cols,
@@ -164,6 +190,8 @@ static int kernel_available(shape_bench *s, int b)
     svx_wmat *w = bench_target(s, b, &k);
     if (b == B_BLAS)
         return svx_wmat_prepare(&s->ds, SVX_K_F32_REF) >= 0;
+    if (b == B_INT_POW2)
+        return s->codes != NULL;
     return svx_kernel_supported(w, k) && svx_wmat_prepare(w, k) >= 0;
 }
 
@@ -180,7 +208,9 @@ static void measure_kernels(shape_bench *sh, int n_shapes, double seconds, int r
             if (!kernel_available(&sh[i], b))
                 continue;
             sh[i].bytes[b] = b == B_BLAS ? (size_t)sh[i].rows * (size_t)sh[i].cols * 4u : 0;
-            if (b != B_BLAS) {
+            if (b == B_INT_POW2)
+                sh[i].bytes[b] = (size_t)sh[i].rows * (size_t)sh[i].cols; /* one int8 code each */
+            else if (b != B_BLAS) {
                 svx_kernel_id k;
                 svx_wmat *w = bench_target(&sh[i], b, &k);
                 sh[i].bytes[b] = svx_kernel_weight_bytes(w, k);
@@ -625,9 +655,10 @@ int cmd_bench(int argc, char **argv)
                reps);
         printf("%-10s %-9s %4s %7s", "layer", "shape", "bits", "calls/s");
         static const int show[] = {B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP,
-                                   B_DS_TABLE, B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE};
+                                   B_DS_TABLE, B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2};
         static const char *const shortn[] = {"f32", "f32-simd", "openblas", "i8-simd", "ds-scal",
-                                             "ds-exp", "ds-table", "dps-scal", "dps-exp", "dps-table"};
+                                             "ds-exp", "ds-table", "dps-scal", "dps-exp", "dps-table",
+                                             "int-pow2"};
         for (size_t b = 0; b < sizeof show / sizeof show[0]; b++)
             printf(" %9s", shortn[b]);
         printf("\n");
@@ -661,6 +692,8 @@ int cmd_bench(int argc, char **argv)
                bytes_tot[ds_best] ? (double)bytes_tot[f32_best] / (double)bytes_tot[ds_best] : NAN);
         printf("  DenseShift / OpenBLAS cblas_sgemv (1 thread)             %6.2fx\n",
                RATIO(ds_best, B_BLAS));
+        printf("  integer path (int8 x, shift-add) / float DenseShift %-5s %6.2fx  (matvec only)\n",
+               "", RATIO(B_INT_POW2, ds_best));
         printf("\npipeline on one core, %.0f s of audio (real-time factor = thread CPU time / audio time):\n",
                pc.audio_s);
         printf("  front end            RTF %.5f\n", t_fe / pc.audio_s);

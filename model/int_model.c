@@ -60,14 +60,17 @@ int32_t svx_int_requant(int32_t acc, int32_t mantissa, int shift)
     return svx_int_rshift_round((int64_t)acc * mantissa, shift);
 }
 
-/* +-(x << p) for code c, without shifting a negative value. */
-static int32_t pow2_term(int32_t x, int c)
+/* +-(x << p) for code c, branch-free (random signs defeat branch prediction)
+ * and without shifting a negative value: the shift is done on the unsigned bit
+ * pattern, which is the two's-complement product x * 2^p for |x * 2^p| < 2^31. */
+static inline int32_t pow2_term(int32_t x, int c)
 {
-    if (c == 0) return 0;
-    int p = (c > 0 ? c : -c) - 1;
-    uint32_t mag = (uint32_t)(x < 0 ? -x : x) << p;
-    int32_t v = (int32_t)mag;
-    return ((x < 0) != (c < 0)) ? -v : v;
+    int32_t neg = -(int32_t)(c < 0);            /* all ones for a negative weight */
+    int32_t nz = -(int32_t)(c != 0);            /* all ones unless the weight is 0 */
+    int ac = c < 0 ? -c : c;
+    uint32_t sh = (uint32_t)x << ((unsigned)(ac - 1) & 31u);
+    int32_t v = (int32_t)sh;
+    return ((v ^ neg) - neg) & nz;
 }
 
 void svx_int_pow2_matvec_i8(const int8_t *codes, size_t rows, size_t cols,
