@@ -95,6 +95,43 @@ void svx_int_pow2_matvec_i16(const int8_t *codes, size_t rows, size_t cols,
     }
 }
 
+void svx_int_i8_matvec_i8(const int8_t *q, size_t rows, size_t cols, const int8_t *x,
+                          int32_t *acc)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *w = q + r * cols;
+        int32_t a = 0;
+        for (size_t c = 0; c < cols; c++) a += (int32_t)w[c] * x[c];
+        acc[r] = a;
+    }
+}
+
+void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, int8_t *win,
+                          int32_t *acc)
+{
+    size_t n_win = c->c_in * c->k_t * c->k_f;
+    for (size_t g = 0; g < c->f_out; g++) {
+        size_t i = 0;
+        for (size_t ch = 0; ch < c->c_in; ch++)
+            for (size_t t = 0; t < c->k_t; t++)
+                for (size_t kf = 0; kf < c->k_f; kf++) {
+                    /* input column g*s_f - p_f + kf; zero outside [0, f_in) */
+                    size_t col = g * c->s_f + kf;
+                    int in = col >= c->p_f && col - c->p_f < c->f_in;
+                    win[i++] = in ? hist[(t * c->c_in + ch) * c->f_in + (col - c->p_f)] : 0;
+                }
+        if (c->w_pow2)
+            svx_int_pow2_matvec_i8(c->w, c->c_out, n_win, win, acc);
+        else
+            svx_int_i8_matvec_i8(c->w, c->c_out, n_win, win, acc);
+        for (size_t o = 0; o < c->c_out; o++) {
+            int32_t v = sat32((int64_t)svx_int_requant(acc[o], c->m[o], c->k[o]) + c->b[o]);
+            if (c->relu && v < 0) v = 0;
+            y[o * c->f_out + g] = svx_int_sat8(v);
+        }
+    }
+}
+
 int svx_int_pwl_init(svx_int_pwl *pwl, int n_knots, const int32_t *x, const int32_t *y)
 {
     if (!pwl || !x || !y || n_knots < 2 || n_knots > SVX_INT_PWL_MAX_KNOTS) return -1;
@@ -180,7 +217,10 @@ void svx_int_h_to_i8(const int16_t *h, size_t n, int frac_bits, int8_t *y)
 
 void svx_int_linear_run(const svx_int_linear *l, const int8_t *x, int16_t *y, int32_t *scratch)
 {
-    svx_int_pow2_matvec_i8(l->w, l->n_out, l->n_in, x, scratch);
+    if (l->w_pow2)
+        svx_int_pow2_matvec_i8(l->w, l->n_out, l->n_in, x, scratch);
+    else
+        svx_int_i8_matvec_i8(l->w, l->n_out, l->n_in, x, scratch);
     for (size_t o = 0; o < l->n_out; o++) {
         int32_t v = sat32((int64_t)svx_int_requant(scratch[o], l->m[o], l->k[o]) + l->b[o]);
         if (l->relu && v < 0) v = 0;

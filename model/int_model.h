@@ -35,6 +35,30 @@ void svx_int_pow2_matvec_i8(const int8_t *codes, size_t rows, size_t cols,
 void svx_int_pow2_matvec_i16(const int8_t *codes, size_t rows, size_t cols,
                              const int16_t *x, int32_t *acc);
 
+/* Rule 3b: int8 weights (a float32 layer quantised per row, w = alpha * q):
+ * acc[r] = sum_c q[r][c] * x[c]. Uses multiplies; only for the layers a model
+ * keeps in f32 (the default model's first conv and output layer). */
+void svx_int_i8_matvec_i8(const int8_t *q, size_t rows, size_t cols, const int8_t *x,
+                          int32_t *acc);
+
+/* Integer conv2d output frame (ARCH.md conv2d): hist holds the last k_t input
+ * frames, oldest first, each [c_in][f_in] int8; y is [c_out][f_out] int8 =
+ * sat8(relu?(R(acc * m, k) + b)). w is [c_out][c_in * k_t * k_f] (order c, kt, kf),
+ * rule-3 codes when w_pow2, else rule-3b int8 values. win: c_in*k_t*k_f int8
+ * scratch, acc: c_out int32 scratch. */
+typedef struct {
+    size_t c_in, f_in, c_out, f_out, k_t, k_f, s_f, p_f;
+    const int8_t *w;
+    int w_pow2;
+    const int32_t *m;
+    const int8_t *k;
+    const int32_t *b;
+    int relu;
+} svx_int_conv;
+
+void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, int8_t *win,
+                          int32_t *acc);
+
 /* Piecewise-linear function with integer knots in Q.12 (rule 5). */
 typedef struct {
     int n_knots;                          /* 2 .. SVX_INT_PWL_MAX_KNOTS */
@@ -74,11 +98,12 @@ void svx_int_h_to_i8(const int16_t *h, size_t n, int frac_bits, int8_t *y);
 /* Integer linear layer: y = sat16(R(acc * m, k) + b), optional ReLU. */
 typedef struct {
     size_t n_in, n_out;
-    const int8_t *w;        /* [n_out][n_in] codes */
+    const int8_t *w;        /* [n_out][n_in] codes (or int8 values when w_pow2 == 0) */
     const int32_t *m;       /* [n_out] */
     const int8_t *k;        /* [n_out] */
     const int32_t *b;       /* [n_out], output scale */
     int relu;
+    int w_pow2;             /* 1: rule-3 codes, 0: rule-3b int8 values */
 } svx_int_linear;
 
 /* scratch holds n_out int32. */

@@ -38,7 +38,8 @@ class Gru(ctypes.Structure):
 
 class Linear(ctypes.Structure):
     _fields_ = [("n_in", ctypes.c_size_t), ("n_out", ctypes.c_size_t), ("w", P8),
-                ("m", P32), ("k", P8), ("b", P32), ("relu", ctypes.c_int)]
+                ("m", P32), ("k", P8), ("b", P32), ("relu", ctypes.c_int),
+                ("w_pow2", ctypes.c_int)]
 
 
 def _lib():
@@ -131,7 +132,7 @@ def test_gru_linear_greedy_parity():
           "k": np.array([k for _, k in lmk], dtype=np.int8),
           "b": rng.integers(-500, 500, n_sym).astype(np.int32), "relu": 0}
     lin = Linear(hidden, n_sym, _ptr(lp["w"], P8), _ptr(lp["m"], P32), _ptr(lp["k"], P8),
-                 _ptr(lp["b"], P32), 0)
+                 _ptr(lp["b"], P32), 0, 1)
     h_c = np.zeros(hidden, dtype=np.int16)
     h_p = np.zeros(hidden, dtype=np.int64)
     scratch = np.zeros(6 * hidden + n_sym, dtype=np.int32)
