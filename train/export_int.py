@@ -135,7 +135,8 @@ def convert(model, calib_feats):
             vals, alpha, kind = int_weights(ly["weight"])
             mk = [intq.to_mantissa(a * 2.0 ** (f_out - f_in)) for a in alpha]
             d = dict(ly)
-            d.update({"vals": vals, "kind": kind, "m": np.array([m for m, _ in mk]),
+            w8 = codes_of(ly["weight"]) if kind == "pow2" else vals.astype(np.int8)
+            d.update({"vals": vals, "kind": kind, "w8": w8, "m": np.array([m for m, _ in mk]),
                       "k": np.array([k for _, k in mk]), "fb": f_out,
                       "b": np.floor(np.asarray(ly["bias"], dtype=np.float64) * 2.0 ** f_out + 0.5).astype(np.int64)})
             out.append(d)
@@ -154,22 +155,30 @@ def convert(model, calib_feats):
     return out
 
 
+def quantise_input(ly, frame):
+    """The model input: normalised log-mel frame -> int8 with ly["fb"] fractional
+    bits, q = sat8(floor(v * 2^fb + 1/2)). The one float operation of the path
+    (the front end is float); the rest is integer."""
+    v = (np.asarray(frame, dtype=np.float32) - ly["mean"]) * ly["inv_std"]
+    return intq.sat8(np.floor(v.astype(np.float64) * 2.0 ** ly["fb"] + 0.5).astype(np.int64))
+
+
 def int_forward(ilayers, feats, pwl=None):
     """Integer forward (train/intq.py rules); the only float op is the input
     quantisation of the normalised log-mel frame. Returns int16 scores [T', V]."""
     pwl = pwl or intq.Pwl(*intq.default_sigmoid_knots())
     state, outs = {}, []
-    for n_frame, frame in enumerate(np.asarray(feats, dtype=np.float32)):
+    for frame in np.asarray(feats, dtype=np.float32):
         x, emit = None, True
         for i, ly in enumerate(ilayers):
             t = ly["type"]
             if t == "norm":
-                v = (frame - ly["mean"]) * ly["inv_std"]
-                x = intq.sat8(np.floor(v.astype(np.float64) * 2.0 ** ly["fb"] + 0.5).astype(np.int64))
+                x = quantise_input(ly, frame)
             elif t == "conv2d":
                 st = state.setdefault(i, np.zeros((ly["k_t"], ly["c_in"], ly["f_in"]), dtype=np.int64))
                 st = state[i] = np.concatenate([st[1:], x.reshape(1, ly["c_in"], ly["f_in"])], 0)
-                if n_frame % ly["s_t"] != 0:
+                count = state[("n", i)] = state.get(("n", i), -1) + 1  # this layer's input frames
+                if count % ly["s_t"] != 0:
                     emit = False
                     break
                 acc = _conv(ly, st, lambda win: ly["vals"] @ win)
