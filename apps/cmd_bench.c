@@ -66,7 +66,7 @@ static const int k_bmap[B_COUNT] = {SVX_K_F32_REF, SVX_K_F32_SIMD, -1, SVX_K_I8_
 static const char *bname(int b)
 {
     if (b == B_INT_POW2)
-        return "int8-pow2-shift-add";
+        return "int8-pow2-sum-shift";
     return k_bmap[b] < 0 ? "openblas-sgemv" : svx_kernel_name((svx_kernel_id)k_bmap[b]);
 }
 
@@ -78,6 +78,7 @@ typedef struct {
     float *x, *y, *scratch;
     int8_t *codes, *x8;         /* integer path: rule-3 codes of ds, int8 input */
     int32_t *acc;
+    svx_int_grouped grouped;    /* the same codes, grouped (sum then shift) */
     double ns[B_COUNT];         /* median ns per matvec, <0 if not run */
     size_t bytes[B_COUNT];
 } shape_bench;
@@ -115,6 +116,8 @@ static int setup_shape(shape_bench *s)
         int p = c[i] & ((1 << (s->bits - 1)) - 1);
         s->codes[i] = (int8_t)(((c[i] >> (s->bits - 1)) & 1) ? -(p + 1) : p + 1);
     }
+    if (svx_int_grouped_init(&s->grouped, s->codes, (size_t)s->rows, (size_t)s->cols) < 0)
+        return -1;
     int rc = svx_wmat_init(&s->ds, SVX_ENC_DENSESHIFT, s->bits, s->rows, s->cols, alpha, c);
     if (rc >= 0)
         rc = svx_wmat_init(&s->dps, SVX_ENC_DEEPSHIFT, s->bits, s->rows, s->cols, alpha, d);
@@ -152,6 +155,7 @@ static void free_shape(shape_bench *s)
     free(s->codes);
     free(s->x8);
     free(s->acc);
+    svx_int_grouped_free(&s->grouped);
 }
 
 /* Which matrix and svx kernel a bench kernel uses (-1: not an svx kernel). */
@@ -171,7 +175,7 @@ static void run_kernel(shape_bench *s, int b, long n_calls)
     svx_wmat *w = bench_target(s, b, &k);
     if (b == B_INT_POW2) {
         for (long i = 0; i < n_calls; i++)
-            svx_int_pow2_matvec_i8(s->codes, (size_t)s->rows, (size_t)s->cols, s->x8, s->acc);
+            svx_int_grouped_matvec_i8(&s->grouped, s->x8, s->acc);
         return;
     }
     if (b == B_BLAS) {
@@ -209,7 +213,8 @@ static void measure_kernels(shape_bench *sh, int n_shapes, double seconds, int r
                 continue;
             sh[i].bytes[b] = b == B_BLAS ? (size_t)sh[i].rows * (size_t)sh[i].cols * 4u : 0;
             if (b == B_INT_POW2)
-                sh[i].bytes[b] = (size_t)sh[i].rows * (size_t)sh[i].cols; /* one int8 code each */
+                sh[i].bytes[b] = (size_t)sh[i].rows * (size_t)sh[i].cols * 2u + /* uint16 index */
+                                 ((size_t)sh[i].rows * SVX_INT_N_GROUPS + 1u) * 4u;
             else if (b != B_BLAS) {
                 svx_kernel_id k;
                 svx_wmat *w = bench_target(&sh[i], b, &k);

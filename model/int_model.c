@@ -2,6 +2,8 @@
  * No floating point in this translation unit (checked by `make nofloat`). */
 #include "int_model.h"
 
+#include <stdlib.h>
+
 static int32_t sat32(int64_t v)
 {
     if (v > INT32_MAX) return INT32_MAX;
@@ -91,6 +93,62 @@ void svx_int_pow2_matvec_i16(const int8_t *codes, size_t rows, size_t cols,
         const int8_t *w = codes + r * cols;
         int32_t a = 0;
         for (size_t c = 0; c < cols; c++) a += pow2_term(x[c], w[c]);
+        acc[r] = a;
+    }
+}
+
+int svx_int_grouped_init(svx_int_grouped *g, const int8_t *codes, size_t rows, size_t cols)
+{
+    if (!g || !codes || rows == 0 || cols == 0 || cols > 65535 || rows > (SIZE_MAX / 4) / cols)
+        return -1;
+    g->rows = rows;
+    g->cols = cols;
+    g->idx = malloc(rows * cols * sizeof *g->idx);
+    g->start = malloc((rows * SVX_INT_N_GROUPS + 1) * sizeof *g->start);
+    if (!g->idx || !g->start) {
+        svx_int_grouped_free(g);
+        return -1;
+    }
+    uint32_t pos = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *w = codes + r * cols;
+        for (int grp = 0; grp < SVX_INT_N_GROUPS; grp++) {
+            int code = grp - SVX_INT_CODE_MAX;
+            g->start[r * SVX_INT_N_GROUPS + (size_t)grp] = pos;
+            for (size_t c = 0; c < cols; c++) {
+                if (w[c] < -SVX_INT_CODE_MAX || w[c] > SVX_INT_CODE_MAX) {
+                    svx_int_grouped_free(g);
+                    return -1;
+                }
+                if (code != 0 && w[c] == code) g->idx[pos++] = (uint16_t)c;
+            }
+        }
+    }
+    g->start[rows * SVX_INT_N_GROUPS] = pos;
+    return 0;
+}
+
+void svx_int_grouped_free(svx_int_grouped *g)
+{
+    if (!g) return;
+    free(g->idx);
+    free(g->start);
+    g->idx = NULL;
+    g->start = NULL;
+}
+
+void svx_int_grouped_matvec_i8(const svx_int_grouped *g, const int8_t *x, int32_t *acc)
+{
+    for (size_t r = 0; r < g->rows; r++) {
+        const uint32_t *st = g->start + r * SVX_INT_N_GROUPS;
+        int32_t a = 0;
+        for (int grp = 0; grp < SVX_INT_N_GROUPS; grp++) {
+            uint32_t b = st[grp], e = st[grp + 1];
+            if (b == e) continue;
+            int32_t sum = 0;
+            for (uint32_t i = b; i < e; i++) sum += x[g->idx[i]];
+            a += pow2_term(sum, grp - SVX_INT_CODE_MAX);
+        }
         acc[r] = a;
     }
 }

@@ -35,6 +35,23 @@ void svx_int_pow2_matvec_i8(const int8_t *codes, size_t rows, size_t cols,
 void svx_int_pow2_matvec_i16(const int8_t *codes, size_t rows, size_t cols,
                              const int16_t *x, int32_t *acc);
 
+/* The same product, "sum then shift": each row's columns grouped by code, so the
+ * inner loop is one add per weight and each group costs one shift:
+ * acc[r] = sum_c +-2^p_c * (sum_{j in group c} x[j]). Bit-identical to
+ * svx_int_pow2_matvec_i8 (integer addition is associative). */
+#define SVX_INT_N_GROUPS (2 * SVX_INT_CODE_MAX + 1)
+typedef struct {
+    size_t rows, cols;
+    uint16_t *idx;     /* [rows * cols] column indices, grouped per row */
+    uint32_t *start;   /* [rows * SVX_INT_N_GROUPS + 1] offsets into idx */
+} svx_int_grouped;
+
+/* Builds the grouping (allocates; cols <= 65535, |code| <= SVX_INT_CODE_MAX).
+ * Returns 0 or -1 (bad argument or out of memory; nothing to free then). */
+int svx_int_grouped_init(svx_int_grouped *g, const int8_t *codes, size_t rows, size_t cols);
+void svx_int_grouped_free(svx_int_grouped *g);
+void svx_int_grouped_matvec_i8(const svx_int_grouped *g, const int8_t *x, int32_t *acc);
+
 /* Rule 3b: int8 weights (a float32 layer quantised per row, w = alpha * q):
  * acc[r] = sum_c q[r][c] * x[c]. Uses multiplies; only for the layers a model
  * keeps in f32 (the default model's first conv and output layer). */

@@ -76,6 +76,16 @@ static void test_matvec(void)
         if (a != acc8[r] || b != acc16[r]) bad++;
     }
     CU_ASSERT_EQUAL(bad, 0);
+    /* sum-then-shift grouping gives the same integers */
+    svx_int_grouped g;
+    int32_t accg[R];
+    CU_ASSERT_EQUAL_FATAL(svx_int_grouped_init(&g, w, R, C), 0);
+    svx_int_grouped_matvec_i8(&g, x8, accg);
+    CU_ASSERT_EQUAL(memcmp(accg, acc8, sizeof accg), 0);
+    svx_int_grouped_free(&g);
+    svx_int_grouped_free(NULL);
+    w[5] = 20; /* |code| > SVX_INT_CODE_MAX is refused */
+    CU_ASSERT_EQUAL(svx_int_grouped_init(&g, w, R, C), -1);
 }
 
 static void test_pwl(void)
