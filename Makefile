@@ -116,7 +116,7 @@ endif
 	@$(MAKE) --no-print-directory nofloat
 	@$(MAKE) --no-print-directory cross-aarch64
 	SVX_BIN=$(BIN) $(TEST_BIN)
-	@if [ -d train/tests ]; then cd train && $(PYTHON) -m pytest -q tests; fi
+	@if [ -d train/tests ]; then cd train && SVX_LIB=$(abspath $(LIB_SO)) $(PYTHON) -m pytest -q tests; fi
 
 asan:
 	@bash scripts/install-deps.sh
