@@ -54,19 +54,21 @@ static double rnd(void)
 
 enum {
     B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP, B_DS_TABLE,
-    B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2, B_COUNT
+    B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2, B_INT_AVX2, B_COUNT
 };
 /* B_INT_POW2: the integer-only path (model/int_model.c, issue 7): int8 activations,
  * the DenseShift codes as shifts and adds into int32, one int8 code per weight. */
 static const int k_bmap[B_COUNT] = {SVX_K_F32_REF, SVX_K_F32_SIMD, -1, SVX_K_I8_SIMD,
                                     SVX_K_DS_SCALAR, SVX_K_DS_EXP_SIMD, SVX_K_DS_TABLE_SIMD,
-                                    SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_SIMD, SVX_K_DPS_TABLE_SIMD, -2};
+                                    SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_SIMD, SVX_K_DPS_TABLE_SIMD, -2, -3};
 
 /* "openblas-sgemv" or the library's kernel name ("denseshift-table-avx2"). */
 static const char *bname(int b)
 {
     if (b == B_INT_POW2)
         return "int8-pow2-sum-shift";
+    if (b == B_INT_AVX2)
+        return "int8-pow2-avx2";
     return k_bmap[b] < 0 ? "openblas-sgemv" : svx_kernel_name((svx_kernel_id)k_bmap[b]);
 }
 
@@ -76,7 +78,7 @@ typedef struct {
     double calls_per_s;
     svx_wmat ds, dps, i8;       /* same shape, random codes; ds carries the f32 copy */
     float *x, *y, *scratch;
-    int8_t *codes, *x8;         /* integer path: rule-3 codes of ds, int8 input */
+    int8_t *codes, *x8, *vals; /* vals: +-2^p as int8, for the AVX2 twin */         /* integer path: rule-3 codes of ds, int8 input */
     int32_t *acc;
     svx_int_grouped grouped;    /* the same codes, grouped (sum then shift) */
     double ns[B_COUNT];         /* median ns per matvec, <0 if not run */
@@ -108,13 +110,15 @@ static int setup_shape(shape_bench *s)
     for (int r = 0; r < s->rows; r++)
         alpha[r] = (float)(0.01 + 0.1 * rnd());
     s->codes = malloc(n);
+    s->vals = malloc(n);
     s->x8 = malloc((size_t)s->cols);
     s->acc = malloc((size_t)s->rows * sizeof(int32_t));
-    if (!s->codes || !s->x8 || !s->acc)
+    if (!s->codes || !s->vals || !s->x8 || !s->acc)
         return -1;
     for (size_t i = 0; i < n; i++) { /* DenseShift code -> +-(p + 1) (model/INTEGER.md rule 3) */
         int p = c[i] & ((1 << (s->bits - 1)) - 1);
         s->codes[i] = (int8_t)(((c[i] >> (s->bits - 1)) & 1) ? -(p + 1) : p + 1);
+        s->vals[i] = (int8_t)(((c[i] >> (s->bits - 1)) & 1) ? -(1 << p) : (1 << p));
     }
     if (svx_int_grouped_init(&s->grouped, s->codes, (size_t)s->rows, (size_t)s->cols) < 0)
         return -1;
@@ -153,6 +157,7 @@ static void free_shape(shape_bench *s)
     free(s->y);
     free(s->scratch);
     free(s->codes);
+    free(s->vals);
     free(s->x8);
     free(s->acc);
     svx_int_grouped_free(&s->grouped);
@@ -173,6 +178,11 @@ static void run_kernel(shape_bench *s, int b, long n_calls)
 {
     svx_kernel_id k;
     svx_wmat *w = bench_target(s, b, &k);
+    if (b == B_INT_AVX2) {
+        for (long i = 0; i < n_calls; i++)
+            svx_int_pow2_values_matvec_i8_avx2(s->vals, (size_t)s->rows, (size_t)s->cols, s->x8, s->acc);
+        return;
+    }
     if (b == B_INT_POW2) {
         for (long i = 0; i < n_calls; i++)
             svx_int_grouped_matvec_i8(&s->grouped, s->x8, s->acc);
@@ -196,6 +206,9 @@ static int kernel_available(shape_bench *s, int b)
         return svx_wmat_prepare(&s->ds, SVX_K_F32_REF) >= 0;
     if (b == B_INT_POW2)
         return s->codes != NULL;
+    if (b == B_INT_AVX2) /* needs a 3-bit (|p| <= 6) model, an AVX2 build and CPU */
+        return s->vals != NULL && s->bits <= 4 && svx_cpu_has_simd() &&
+               svx_int_pow2_values_matvec_i8_avx2(s->vals, 0, 0, s->x8, s->acc) == 0;
     return svx_kernel_supported(w, k) && svx_wmat_prepare(w, k) >= 0;
 }
 
@@ -215,6 +228,8 @@ static void measure_kernels(shape_bench *sh, int n_shapes, double seconds, int r
             if (b == B_INT_POW2)
                 sh[i].bytes[b] = (size_t)sh[i].rows * (size_t)sh[i].cols * 2u + /* uint16 index */
                                  ((size_t)sh[i].rows * SVX_INT_N_GROUPS + 1u) * 4u;
+            else if (b == B_INT_AVX2)
+                sh[i].bytes[b] = (size_t)sh[i].rows * (size_t)sh[i].cols; /* one int8 each */
             else if (b != B_BLAS) {
                 svx_kernel_id k;
                 svx_wmat *w = bench_target(&sh[i], b, &k);
@@ -660,10 +675,11 @@ int cmd_bench(int argc, char **argv)
                reps);
         printf("%-10s %-9s %4s %7s", "layer", "shape", "bits", "calls/s");
         static const int show[] = {B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP,
-                                   B_DS_TABLE, B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2};
+                                   B_DS_TABLE, B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2,
+                                   B_INT_AVX2};
         static const char *const shortn[] = {"f32", "f32-simd", "openblas", "i8-simd", "ds-scal",
                                              "ds-exp", "ds-table", "dps-scal", "dps-exp", "dps-table",
-                                             "int-pow2"};
+                                             "int-pow2", "int-avx2"};
         for (size_t b = 0; b < sizeof show / sizeof show[0]; b++)
             printf(" %9s", shortn[b]);
         printf("\n");
@@ -699,6 +715,8 @@ int cmd_bench(int argc, char **argv)
                RATIO(ds_best, B_BLAS));
         printf("  integer path (int8 x, shift-add) / float DenseShift %-5s %6.2fx  (matvec only)\n",
                "", RATIO(B_INT_POW2, ds_best));
+        printf("  integer path AVX2 (int8 x, vpmaddubsw) / float DenseShift  %6.2fx  (matvec only)\n",
+               RATIO(B_INT_AVX2, ds_best));
         printf("\npipeline on one core, %.0f s of audio (real-time factor = thread CPU time / audio time):\n",
                pc.audio_s);
         printf("  front end            RTF %.5f\n", t_fe / pc.audio_s);

@@ -52,6 +52,13 @@ int svx_int_grouped_init(svx_int_grouped *g, const int8_t *codes, size_t rows, s
 void svx_int_grouped_free(svx_int_grouped *g);
 void svx_int_grouped_matvec_i8(const svx_int_grouped *g, const int8_t *x, int32_t *acc);
 
+/* x86-64 AVX2 twin (model/int_model_avx2.c): the same integers from the weights'
+ * int8 values +-2^p (|code| <= 7, 0 allowed). Returns 0, or -1 when the library
+ * was not built with AVX2 (nothing written). The caller checks the CPU
+ * (svx_cpu_has_simd). Uses the SIMD multiplier: not part of the no-float/no-multiply TUs. */
+int svx_int_pow2_values_matvec_i8_avx2(const int8_t *w_vals, size_t rows, size_t cols,
+                                        const int8_t *x, int32_t *acc);
+
 /* Rule 3b: int8 weights (a float32 layer quantised per row, w = alpha * q):
  * acc[r] = sum_c q[r][c] * x[c]. Uses multiplies; only for the layers a model
  * keeps in f32 (the default model's first conv and output layer). */

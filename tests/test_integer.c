@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../model/int_model.h"
+#include "../model/kernels.h"
 #include "testutil.h"
 
 /* PWL error limits vs exact functions (knot spacing 0.5 within |x| <= 4). */
@@ -59,7 +60,7 @@ static void test_matvec(void)
     int16_t x16[C];
     int32_t acc8[R], acc16[R];
     tu_seed(11);
-    for (int i = 0; i < R * C; i++) w[i] = (int8_t)((int)(tu_rand_u64() % 17) - 8);
+    for (int i = 0; i < R * C; i++) w[i] = (int8_t)((int)(tu_rand_u64() % 15) - 7);
     for (int i = 0; i < C; i++) {
         x8[i] = (int8_t)((int)(tu_rand_u64() % 255) - 127);
         x16[i] = (int16_t)((int)(tu_rand_u64() % 8193) - 4096);
@@ -84,6 +85,14 @@ static void test_matvec(void)
     CU_ASSERT_EQUAL(memcmp(accg, acc8, sizeof accg), 0);
     svx_int_grouped_free(&g);
     svx_int_grouped_free(NULL);
+    /* the AVX2 twin on the weights' values, with a column tail (C = 37) */
+    if (svx_cpu_has_simd()) {
+        int8_t vals[R * C];
+        for (int i = 0; i < R * C; i++) vals[i] = (int8_t)code_value(w[i]);
+        memset(accg, 0, sizeof accg);
+        if (svx_int_pow2_values_matvec_i8_avx2(vals, R, C, x8, accg) == 0)
+            CU_ASSERT_EQUAL(memcmp(accg, acc8, sizeof accg), 0);
+    }
     w[5] = 20; /* |code| > SVX_INT_CODE_MAX is refused */
     CU_ASSERT_EQUAL(svx_int_grouped_init(&g, w, R, C), -1);
 }
