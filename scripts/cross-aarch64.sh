@@ -70,6 +70,7 @@ SHIM
 # (vect_transform_reduction) on the fmax reduction in tests/test_integer.c's GRU test.
 "$CC" -std=c11 -O2 -fno-tree-vectorize -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I"$T" -Iinclude -Icommon -Itests \
     -static -pthread -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \
-    "$T/main.c" tests/test_integer.c tests/testutil.c model/int_model.c model/int_ctc.c \
+    "$T/main.c" tests/test_integer.c tests/testutil.c model/int_model.c model/int_model_avx2.c \
+    model/int_ctc.c model/kernels.c model/kernels_neon.c model/kernels_avx2.c \
     common/error.c -lm -o "$T/integer_tests"
 "$QEMU" "$T/integer_tests"
