@@ -18,5 +18,7 @@ fi
 echo "== shiftvox transcribe samples/*.wav (model: models/default.svxm)"
 "$bin" transcribe "${samples[@]}"
 echo
-echo "== shiftvox listen --keywords yes,no,stop,go --input ${samples[0]}"
-"$bin" listen --keywords yes,no,stop,go --input "${samples[0]}"
+kws_sample=samples/no_yes_no.wav
+[ -f "$kws_sample" ] || kws_sample=${samples[0]}
+echo "== shiftvox listen --keywords yes,no,stop,go --input $kws_sample"
+"$bin" listen --keywords yes,no,stop,go --input "$kws_sample"
