@@ -4,6 +4,8 @@
 
 #include "svx_internal.h"
 
+#include <string.h>
+
 /* Frames decoded per libsndfile call and samples per resampler call: fixes
  * the reader's memory (about 12 bytes per frame plus 4 per extra channel). */
 #define SVX_AUDIO_CHUNK_FRAMES 4096
@@ -22,5 +24,19 @@
 /* libsamplerate converter used by every reader and by capture: a windowed
  * sinc with 97 dB SNR and a 90% pass band (libsamplerate documentation). */
 #define SVX_AUDIO_SRC_CONVERTER SRC_SINC_MEDIUM_QUALITY
+
+/* Copies up to `room` samples from buf[*pos .. len) to out and advances *pos;
+ * returns how many were copied. The readers and capture hand out their
+ * converted blocks through it. */
+static inline size_t svx_audio_drain(const float *buf, size_t *pos, size_t len, float *out,
+                                     size_t room)
+{
+    size_t k = len - *pos;
+    if (k > room)
+        k = room;
+    memcpy(out, buf + *pos, k * sizeof *out);
+    *pos += k;
+    return k;
+}
 
 #endif

@@ -422,19 +422,11 @@ long svx_capture_read(svx_capture *cap, float *pcm, size_t max_samples, int time
     size_t n_out = 0;
     while (n_out < max_samples) {
         if (cap->out_pos < cap->out_len) {
-            size_t k = cap->out_len - cap->out_pos;
-            if (k > max_samples - n_out)
-                k = max_samples - n_out;
-            memcpy(pcm + n_out, cap->out + cap->out_pos, k * sizeof *pcm);
-            cap->out_pos += k;
-            n_out += k;
+            n_out += svx_audio_drain(cap->out, &cap->out_pos, cap->out_len, pcm + n_out,
+                                     max_samples - n_out);
         } else if (cap->mono_pos < cap->mono_len && !cap->src) {
-            size_t k = cap->mono_len - cap->mono_pos;
-            if (k > max_samples - n_out)
-                k = max_samples - n_out;
-            memcpy(pcm + n_out, cap->mono + cap->mono_pos, k * sizeof *pcm);
-            cap->mono_pos += k;
-            n_out += k;
+            n_out += svx_audio_drain(cap->mono, &cap->mono_pos, cap->mono_len, pcm + n_out,
+                                     max_samples - n_out);
         } else if (cap->mono_pos < cap->mono_len) {
             SRC_DATA d;
             memset(&d, 0, sizeof d);

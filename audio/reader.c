@@ -419,21 +419,13 @@ long svx_audio_read(svx_audio_reader *rd, float *pcm, size_t max_samples)
     size_t n_out = 0;
     while (n_out < max_samples) {
         if (rd->out_pos < rd->out_len) {
-            size_t k = rd->out_len - rd->out_pos;
-            if (k > max_samples - n_out)
-                k = max_samples - n_out;
-            memcpy(pcm + n_out, rd->out + rd->out_pos, k * sizeof *pcm);
-            rd->out_pos += k;
-            n_out += k;
+            n_out += svx_audio_drain(rd->out, &rd->out_pos, rd->out_len, pcm + n_out,
+                                     max_samples - n_out);
             continue;
         }
         if (!rd->src && rd->mono_pos < rd->mono_len) {
-            size_t k = rd->mono_len - rd->mono_pos;
-            if (k > max_samples - n_out)
-                k = max_samples - n_out;
-            memcpy(pcm + n_out, rd->mono + rd->mono_pos, k * sizeof *pcm);
-            rd->mono_pos += k;
-            n_out += k;
+            n_out += svx_audio_drain(rd->mono, &rd->mono_pos, rd->mono_len, pcm + n_out,
+                                     max_samples - n_out);
             continue;
         }
         if (rd->done)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../model/model.h"
+#include "test_model_fixture.h"
 #include "shiftvox.h"
 #include "testutil.h"
 
@@ -140,32 +141,10 @@ static svx_model *symbol_model(const char *meta)
     svx_frontend_params_default(&fe);
     enum { V = 29 };
     float *w = calloc((size_t)V * (size_t)fe.n_mels, sizeof *w), bias[V] = {0};
-    svx_layer_desc ly[2];
-    memset(ly, 0, sizeof ly);
-    ly[0].type = SVX_LAYER_LINEAR;
-    ly[0].name = "out";
-    ly[0].n_params = 3;
-    ly[0].params[0] = fe.n_mels;
-    ly[0].params[1] = V;
-    ly[0].n_tensors = 2;
-    ly[0].t[0] = (svx_tensor_desc){1, SVX_ENC_F32, 32, V, fe.n_mels, NULL, w};
-    ly[0].t[1] = (svx_tensor_desc){0, SVX_ENC_F32, 32, V, 1, NULL, bias};
-    ly[1].type = SVX_LAYER_LOGSOFTMAX;
-    ly[1].name = "logsoftmax";
-    ly[1].n_params = 1;
-    ly[1].params[0] = V;
-    svx_model_desc d;
-    memset(&d, 0, sizeof d);
-    d.fe = fe;
-    d.n_symbols = V;
-    d.symbols = svx_default_symbols;
-    d.meta = meta;
-    d.n_layers = 2;
-    d.layers = ly;
     uint8_t *bytes = NULL;
     size_t n = 0;
     svx_model *m = NULL;
-    if (w && svx_model_serialize(&d, &bytes, &n, NULL) == SVX_OK)
+    if (w && fx_linear_model_bytes(&fe, w, bias, meta, &bytes, &n) == SVX_OK)
         svx_model_load_memory(bytes, n, NULL, &m);
     free(bytes);
     free(w);

@@ -148,29 +148,6 @@ static void test_beam_vs_brute_force(void)
     svx_beam_destroy(b);
 }
 
-/* Frames that spell text: each symbol `hold` frames then one blank; '|' is
- * `gap` blank frames. */
-static int spell_frames(const svx_symtab *tab, const char *text, int hold, int gap, double p,
-                        float *lp, int max_frames)
-{
-    int V = tab->n_symbols, T = 0;
-    for (const char *c = text; *c; c++) {
-        if (*c == '|') {
-            for (int k = 0; k < gap && T < max_frames; k++)
-                tdu_spike(lp + (T++) * V, V, 0, p);
-            continue;
-        }
-        int id;
-        char one[2] = {*c, 0};
-        CU_ASSERT_EQUAL_FATAL(svx_symtab_spell(tab, one, &id, 1, "test"), 1);
-        for (int k = 0; k < hold && T < max_frames; k++)
-            tdu_spike(lp + (T++) * V, V, id, p);
-        if (T < max_frames)
-            tdu_spike(lp + (T++) * V, V, 0, p);
-    }
-    return T;
-}
-
 /* Sums exp(ctc forward) over every optional-space variant of a word
  * sequence: the independent reference of the beam's final score. */
 static double word_seq_score(const svx_symtab *tab, const float *lp, int T, svx_word *w, int n)
@@ -207,7 +184,7 @@ static void test_beam_yes_no(void)
     for (int k = 0; k < 4; k++) {
         svx_beam *b = make_beam(svx_default_symbols, 29, NULL, 0, 2048, 16);
         static float lp[200 * 29];
-        int T = spell_frames(&tab, texts[k], 2, 5, 0.9, lp, 200);
+        int T = tdu_spell_frames(&tab, texts[k], 2, 5, 0.9, lp, 200);
         for (int t = 0; t < T; t++)
             svx_beam_push(b, lp + t * 29);
         svx_beam_flush(b);
@@ -251,7 +228,7 @@ static void test_beam_lexicon_and_confidence(void)
     svx_symtab tab;
     svx_symtab_init(&tab, svx_default_symbols, 29);
     static float lp[100 * 29];
-    int T = spell_frames(&tab, "|yez|", 2, 3, 0.9, lp, 100);
+    int T = tdu_spell_frames(&tab, "|yez|", 2, 3, 0.9, lp, 100);
     svx_beam *b = make_beam(svx_default_symbols, 29, NULL, 0, 8, 16);
     for (int t = 0; t < T; t++)
         svx_beam_push(b, lp + t * 29);
@@ -262,7 +239,7 @@ static void test_beam_lexicon_and_confidence(void)
     float sure = w[0].confidence;
     /* flat: the letters of "cat" at 0.3 */
     svx_beam_reset(b);
-    T = spell_frames(&tab, "|cat|", 2, 3, 0.3, lp, 100);
+    T = tdu_spell_frames(&tab, "|cat|", 2, 3, 0.3, lp, 100);
     for (int t = 0; t < T; t++)
         svx_beam_push(b, lp + t * 29);
     svx_beam_flush(b);
@@ -273,7 +250,7 @@ static void test_beam_lexicon_and_confidence(void)
     svx_beam_destroy(b);
     static const char *const mine[] = {"Lights", "off", "on"};
     b = make_beam(svx_default_symbols, 29, mine, 3, 8, 16);
-    T = spell_frames(&tab, "|lights|on|", 2, 3, 0.9, lp, 100);
+    T = tdu_spell_frames(&tab, "|lights|on|", 2, 3, 0.9, lp, 100);
     for (int t = 0; t < T; t++)
         svx_beam_push(b, lp + t * 29);
     svx_beam_flush(b);
@@ -294,7 +271,7 @@ static void test_beam_streaming_bounded(void)
     enum { MAXT = 400 };
     static float lp[MAXT * 29];
     /* noisy spelling of six words with pauses */
-    int T = spell_frames(&tab, "|left||right||go|||stop||up||down|", 2, 4, 0.7, lp, MAXT);
+    int T = tdu_spell_frames(&tab, "|left||right||go|||stop||up||down|", 2, 4, 0.7, lp, MAXT);
     for (int i = 0; i < T * 29; i++)
         lp[i] += (float)(0.3 * tu_rand_normal());
     for (int t = 0; t < T; t++) {   /* renormalise */

@@ -49,30 +49,6 @@ static void test_greedy_vs_brute_force(void)
     svx_greedy_destroy(g);
 }
 
-/* Builds frames spelling text: each letter `hold` frames, one blank frame
- * between letters, `gap` blank frames for each '|' (and a space symbol
- * frame for ' '). Returns the number of frames. */
-static int spell_frames(const svx_symtab *tab, const char *text, int hold, int gap, double p,
-                        float *lp, int max_frames)
-{
-    int V = tab->n_symbols, T = 0;
-    for (const char *c = text; *c; c++) {
-        if (*c == '|') {
-            for (int k = 0; k < gap && T < max_frames; k++)
-                tdu_spike(lp + (T++) * V, V, 0, p);
-            continue;
-        }
-        int id;
-        char one[2] = {*c, 0};
-        CU_ASSERT_EQUAL_FATAL(svx_symtab_spell(tab, one, &id, 1, "test"), 1);
-        for (int k = 0; k < hold && T < max_frames; k++)
-            tdu_spike(lp + (T++) * V, V, id, p);
-        if (T < max_frames)
-            tdu_spike(lp + (T++) * V, V, 0, p);
-    }
-    return T;
-}
-
 static svx_greedy *make_default(svx_symtab *tab, int max_words)
 {
     CU_ASSERT_EQUAL_FATAL(svx_symtab_init(tab, svx_default_symbols, 29), SVX_OK);
@@ -97,7 +73,7 @@ static void test_greedy_words_by_blank_gap(void)
     svx_symtab tab;
     svx_greedy *g = make_default(&tab, 64);
     static float lp[200 * 29];
-    int T = spell_frames(&tab, "|yes||||no|", 2, 5, 0.9, lp, 200);
+    int T = tdu_spell_frames(&tab, "|yes||||no|", 2, 5, 0.9, lp, 200);
     feed(g, lp, T, 29);
     svx_word w[4];
     /* before flush the open word is there but "yes" is already final */
@@ -122,7 +98,7 @@ static void test_greedy_words_by_space(void)
     svx_symtab tab;
     svx_greedy *g = make_default(&tab, 64);
     static float lp[200 * 29];
-    int T = spell_frames(&tab, "yes no", 2, 5, 0.9, lp, 200);
+    int T = tdu_spell_frames(&tab, "yes no", 2, 5, 0.9, lp, 200);
     feed(g, lp, T, 29);
     svx_greedy_flush(g);
     svx_word w[4];
@@ -148,7 +124,7 @@ static void test_greedy_confidence(void)
     const double p[2] = {0.95, 0.4};
     for (int k = 0; k < 2; k++) {
         svx_greedy_reset(g);
-        int T = spell_frames(&tab, "|stop|", 2, 5, p[k], lp, 100);
+        int T = tdu_spell_frames(&tab, "|stop|", 2, 5, p[k], lp, 100);
         feed(g, lp, T, 29);
         svx_greedy_flush(g);
         svx_word w[2];
@@ -169,7 +145,7 @@ static void test_greedy_no_alloc_and_queue(void)
     svx_symtab tab;
     svx_greedy *g = make_default(&tab, 4);
     static float lp[200 * 29];
-    int T = spell_frames(&tab, "yes no ", 2, 5, 0.9, lp, 200);
+    int T = tdu_spell_frames(&tab, "yes no ", 2, 5, 0.9, lp, 200);
     uint64_t before = tu_alloc_count();
     for (int rep = 0; rep < 500; rep++)
         feed(g, lp, T, 29);

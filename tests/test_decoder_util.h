@@ -112,4 +112,28 @@ static inline void tdu_spike(float *row, int V, int sym, double p)
     row[sym] = (float)log(p);
 }
 
+/* Builds frames spelling text: each letter `hold` frames, one blank frame
+ * between letters, `gap` blank frames for each '|' (and a space symbol
+ * frame for ' '). Returns the number of frames. */
+static inline int tdu_spell_frames(const svx_symtab *tab, const char *text, int hold, int gap,
+                                   double p, float *lp, int max_frames)
+{
+    int V = tab->n_symbols, T = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c == '|') {
+            for (int k = 0; k < gap && T < max_frames; k++)
+                tdu_spike(lp + (T++) * V, V, 0, p);
+            continue;
+        }
+        int id;
+        char one[2] = {*c, 0};
+        CU_ASSERT_EQUAL_FATAL(svx_symtab_spell(tab, one, &id, 1, "test"), 1);
+        for (int k = 0; k < hold && T < max_frames; k++)
+            tdu_spike(lp + (T++) * V, V, id, p);
+        if (T < max_frames)
+            tdu_spike(lp + (T++) * V, V, 0, p);
+    }
+    return T;
+}
+
 #endif

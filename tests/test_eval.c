@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../model/model.h"
+#include "test_model_fixture.h"
 #include "shiftvox.h"
 #include "testutil.h"
 
@@ -52,32 +53,9 @@ static int write_tone_model(const char *path, const char *meta)
         w[(size_t)(3 + i) * (size_t)F + (size_t)(TONE_BAND0 + i)] = TONE_GAIN;
     /* blank: logit 0, i.e. a letter wins when its band's log energy is > 0
      * (a tone at TONE_AMP gives about +7, the noise about -6). */
-    svx_layer_desc layers[2];
-    memset(layers, 0, sizeof layers);
-    layers[0].type = SVX_LAYER_LINEAR;
-    layers[0].name = "out";
-    layers[0].n_params = 3;
-    layers[0].params[0] = F;
-    layers[0].params[1] = V;
-    layers[0].params[2] = 0;
-    layers[0].n_tensors = 2;
-    layers[0].t[0] = (svx_tensor_desc){1, SVX_ENC_F32, 32, V, F, NULL, w};
-    layers[0].t[1] = (svx_tensor_desc){0, SVX_ENC_F32, 32, V, 1, NULL, bias};
-    layers[1].type = SVX_LAYER_LOGSOFTMAX;
-    layers[1].name = "logsoftmax";
-    layers[1].n_params = 1;
-    layers[1].params[0] = V;
-    svx_model_desc d;
-    memset(&d, 0, sizeof d);
-    d.fe = fe;
-    d.n_symbols = V;
-    d.symbols = svx_default_symbols;
-    d.meta = meta;
-    d.n_layers = 2;
-    d.layers = layers;
     uint8_t *bytes;
     size_t n;
-    int rc = svx_model_serialize(&d, &bytes, &n, NULL);
+    int rc = fx_linear_model_bytes(&fe, w, bias, meta, &bytes, &n);
     free(w);
     if (rc < 0)
         return -1;

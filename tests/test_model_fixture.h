@@ -167,4 +167,37 @@ static inline void fx_restamp(uint8_t *b, size_t n)
         b[n - 4u + (size_t)k] = (uint8_t)(crc >> (8 * k));
 }
 
+/* The smallest model with the standard 29 symbols: one f32 linear layer
+ * (w: [29 x fe->n_mels], bias: [29]) then log-softmax, serialised into
+ * *bytes (free it). Returns svx_model_serialize's code. */
+static inline int fx_linear_model_bytes(const svx_frontend_params *fe, const float *w,
+                                        const float *bias, const char *meta, uint8_t **bytes,
+                                        size_t *n)
+{
+    enum { V = 29 };
+    svx_layer_desc ly[2];
+    memset(ly, 0, sizeof ly);
+    ly[0].type = SVX_LAYER_LINEAR;
+    ly[0].name = "out";
+    ly[0].n_params = 3;
+    ly[0].params[0] = fe->n_mels;
+    ly[0].params[1] = V;
+    ly[0].n_tensors = 2;
+    ly[0].t[0] = (svx_tensor_desc){1, SVX_ENC_F32, 32, V, fe->n_mels, NULL, w};
+    ly[0].t[1] = (svx_tensor_desc){0, SVX_ENC_F32, 32, V, 1, NULL, bias};
+    ly[1].type = SVX_LAYER_LOGSOFTMAX;
+    ly[1].name = "logsoftmax";
+    ly[1].n_params = 1;
+    ly[1].params[0] = V;
+    svx_model_desc d;
+    memset(&d, 0, sizeof d);
+    d.fe = *fe;
+    d.n_symbols = V;
+    d.symbols = svx_default_symbols;
+    d.meta = meta;
+    d.n_layers = 2;
+    d.layers = ly;
+    return svx_model_serialize(&d, bytes, n, NULL);
+}
+
 #endif
