@@ -172,7 +172,7 @@ fuzz: fuzz-build
 # units into a compile error (x86-64 here; aarch64 in cross-aarch64). A
 # control file that does use float must be rejected, so the check cannot pass
 # vacuously on a compiler that ignores the flag.
-NOFLOAT_SRC := model/int_model.c model/int_ctc.c
+NOFLOAT_SRC := model/int_model.c model/int_ctc.c model/int_runner.c
 NOFLOAT_CC ?= gcc
 nofloat:
 	@mkdir -p $(BUILD)/nofloat

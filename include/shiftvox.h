@@ -233,7 +233,9 @@ typedef enum {
 
 typedef struct {
     svx_kernel_choice kernel;
-    int force_integer;       /* 1: use the integer-only path (model must carry it) */
+    int force_integer;       /* 1: run the integer-only graph (model/INTEGER.md); loading fails
+                                with SVX_ERR_ENCODING if the file carries none. 0: the float-
+                                activation graph if the file has one, else the integer one. */
 } svx_model_options;
 
 void svx_model_options_default(svx_model_options *opt);
@@ -253,9 +255,16 @@ int svx_model_n_symbols(const svx_model *m);      /* output symbols, blank first
 const char *svx_model_symbol(const svx_model *m, int i);
 /* Input frames per output frame (the total time stride of the network). */
 int svx_model_time_stride(const svx_model *m);
-/* Total bytes of weight data as stored, and of one stream's state. */
+/* Bytes of weight data as stored for the form the model runs, and of one
+ * stream's state (everything svx_model_state_create allocates). */
 size_t svx_model_weight_bytes(const svx_model *m);
 size_t svx_model_state_bytes(const svx_model *m);
+/* Forms a model file carries (a bit mask of SVX_MODEL_FORM_*), and whether the
+ * loaded model runs its integer-only graph (1) or the float-activation one (0). */
+#define SVX_MODEL_FORM_FLOAT 1
+#define SVX_MODEL_FORM_INTEGER 2
+int svx_model_forms(const svx_model *m);
+int svx_model_is_integer(const svx_model *m);
 /* Human-readable summary (one line per layer with shapes, encoding and bytes)
  * written into buf; returns the length it needed (like snprintf). */
 int svx_model_summary(const svx_model *m, char *buf, size_t n_bytes);

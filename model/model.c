@@ -26,6 +26,10 @@ struct svx_model_state {
     int64_t count[SVX_MAX_LAYERS]; /* conv: input frames seen since reset */
     void *mem;
     size_t mem_floats;
+    /* integer graph (m->use_int): int8 input frame, int16 scores, runner state */
+    svx_int_state ist;
+    int8_t *qin;
+    int16_t *scores;
 };
 
 const svx_frontend_params *svx_model_frontend(const svx_model *m) { return m ? &m->fe : NULL; }
@@ -63,9 +67,47 @@ static size_t state_floats(const svx_model *m)
     return n + up8(patch) + up8(col);
 }
 
+/* Bytes of the integer path's state memory: runner state, int8 input frame,
+ * int16 scores (each rounded up to 8 bytes). */
+static size_t int_state_bytes(const svx_model *m)
+{
+    return svx_int_state_bytes(m->int_layers, m->n_int_layers) + up8((size_t)m->fe.n_mels) +
+           up8((size_t)m->n_symbols * sizeof(int16_t));
+}
+
 size_t svx_model_state_bytes(const svx_model *m)
 {
-    return m ? state_floats(m) * sizeof(float) + sizeof(svx_model_state) : 0;
+    if (!m)
+        return 0;
+    if (m->use_int)
+        return int_state_bytes(m) + sizeof(svx_model_state);
+    return state_floats(m) * sizeof(float) + sizeof(svx_model_state);
+}
+
+int svx_model_forms(const svx_model *m)
+{
+    if (!m)
+        return 0;
+    return (m->n_layers > 0 ? SVX_MODEL_FORM_FLOAT : 0) |
+           (m->n_int_layers > 0 ? SVX_MODEL_FORM_INTEGER : 0);
+}
+
+int svx_model_is_integer(const svx_model *m) { return m ? m->use_int : 0; }
+
+/* The integer path's state: one allocation, nothing on the float side. */
+static int int_state_create(const svx_model *m, svx_model_state *s)
+{
+    size_t n = int_state_bytes(m);
+    s->mem = svx_alloc32(n);
+    if (!s->mem)
+        return svx_fail(SVX_ERR_NO_MEMORY, "svx_model_state_create: out of memory");
+    uint8_t *p = s->mem;
+    size_t run = svx_int_state_bytes(m->int_layers, m->n_int_layers);
+    svx_int_state_init(&s->ist, m->int_layers, m->n_int_layers, p);
+    s->scores = (int16_t *)(void *)(p + run);
+    s->qin = (int8_t *)(p + run + up8((size_t)m->n_symbols * sizeof(int16_t)));
+    s->mem_floats = 0;
+    return SVX_OK;
 }
 
 int svx_model_state_create(const svx_model *m, svx_model_state **out)
@@ -77,6 +119,15 @@ int svx_model_state_create(const svx_model *m, svx_model_state **out)
     if (!s)
         return svx_fail(SVX_ERR_NO_MEMORY, "svx_model_state_create: out of memory");
     s->m = m;
+    if (m->use_int) {
+        int rc = int_state_create(m, s);
+        if (rc < 0) {
+            free(s);
+            return rc;
+        }
+        *out = s;
+        return SVX_OK;
+    }
     s->mem_floats = state_floats(m);
     s->mem = svx_alloc32(s->mem_floats * sizeof(float));
     if (!s->mem) {
@@ -122,6 +173,10 @@ void svx_model_state_reset(svx_model_state *s)
 {
     if (!s)
         return;
+    if (s->m->use_int) {
+        svx_int_state_reset(&s->ist);
+        return;
+    }
     memset(s->mem, 0, s->mem_floats * sizeof(float));
     memset(s->count, 0, sizeof s->count);
 }
@@ -130,6 +185,10 @@ void svx_model_state_reset_recurrent(svx_model_state *s)
 {
     if (!s)
         return;
+    if (s->m->use_int) {
+        svx_int_state_reset_recurrent(&s->ist, s->m->int_layers, s->m->n_int_layers);
+        return;
+    }
     for (int i = 0; i < s->m->n_layers; i++)
         if (s->m->layers[i].type == SVX_LAYER_GRU && s->h[i])
             memset(s->h[i], 0, (size_t)s->m->layers[i].hidden * sizeof(float));
@@ -180,15 +239,75 @@ static void conv_emit(svx_model_state *s, const svx_layer *L, int li, int64_t n,
     }
 }
 
+static int check_frame(const svx_model *m, const float *frame)
+{
+    for (int i = 0; i < m->fe.n_mels; i++)
+        if (!isfinite(frame[i]))
+            return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_state_push: feature %d is %g; expected "
+                            "a finite value", i, (double)frame[i]);
+    return SVX_OK;
+}
+
+/* The integer path's input boundary (INTEGER.md "Model input"): the
+ * normalised log-mel value v = (x - mean) * inv_std in float32, then
+ * q = sat8(floor(v * 2^f + 1/2)) -- the only float -> int conversion. */
+static void quantise_input(const svx_int_layer *L, const float *frame, int8_t *q)
+{
+    double scale = ldexp(1.0, L->frac_bits);
+    for (int i = 0; i < L->n_in; i++) {
+        float v = (frame[i] - L->mean[i]) * L->inv_std[i];
+        double t = floor((double)v * scale + 0.5);
+        q[i] = (int8_t)(t > 127.0 ? 127 : t < -127.0 ? -127 : (int)t);
+    }
+}
+
+int svx_model_state_push_scores(svx_model_state *s, const float *frame, int16_t *scores_out)
+{
+    if (!s || !frame || !scores_out)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_state_push_scores: NULL argument");
+    const svx_model *m = s->m;
+    if (!m->use_int)
+        return svx_fail(SVX_ERR_STATE, "svx_model_state_push_scores: the model runs its float graph");
+    int rc = check_frame(m, frame);
+    if (rc < 0)
+        return rc;
+    quantise_input(&m->int_layers[0], frame, s->qin);
+    return svx_int_state_push(&s->ist, m->int_layers, m->n_int_layers, s->qin, scores_out);
+}
+
+/* The integer path's output boundary (INTEGER.md "Model output"): int16
+ * scores with f fractional bits -> log-softmax of s * 2^-f, for the float
+ * decoders (the integer greedy CTC of int_ctc.c needs only the scores). */
+static void scores_to_logprobs(const int16_t *sc, int n, int frac_bits, float *lp)
+{
+    float k = ldexpf(1.0f, -frac_bits);
+    int16_t mx = sc[0];
+    for (int i = 1; i < n; i++)
+        if (sc[i] > mx)
+            mx = sc[i];
+    float sum = 0.0f;
+    for (int i = 0; i < n; i++)
+        sum += expf((float)(sc[i] - mx) * k);
+    float lse = (float)mx * k + logf(sum);
+    for (int i = 0; i < n; i++)
+        lp[i] = (float)sc[i] * k - lse;
+}
+
 int svx_model_state_push(svx_model_state *s, const float *frame, float *logprobs_out)
 {
     if (!s || !frame || !logprobs_out)
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_state_push: NULL argument");
     const svx_model *m = s->m;
-    for (int i = 0; i < m->fe.n_mels; i++)
-        if (!isfinite(frame[i]))
-            return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_state_push: feature %d is %g; expected "
-                            "a finite value", i, (double)frame[i]);
+    if (m->use_int) {
+        int rc = svx_model_state_push_scores(s, frame, s->scores);
+        if (rc == 1)
+            scores_to_logprobs(s->scores, m->n_symbols, m->int_layers[m->n_int_layers - 1].frac_bits,
+                               logprobs_out);
+        return rc;
+    }
+    int crc = check_frame(m, frame);
+    if (crc < 0)
+        return crc;
     const float *x = frame;
     int ping = 0;
     for (int li = 0; li < m->n_layers; li++) {
@@ -321,6 +440,9 @@ int svx_model_summary(const svx_model *m, char *buf, size_t n_bytes)
     app(buf, n_bytes, &pos, ")\n");
     app(buf, n_bytes, &pos, "time stride   %d input frames per output (%.0f outputs/s)\n",
         m->time_stride, (double)fe->sample_rate_hz / fe->hop_length / m->time_stride);
+    app(buf, n_bytes, &pos, "forms         %s%s%s (running: %s)\n",
+        m->n_layers ? "float-activation" : "", m->n_layers && m->n_int_layers ? " + " : "",
+        m->n_int_layers ? "integer" : "", m->use_int ? "integer" : "float-activation");
     app(buf, n_bytes, &pos, "%-3s %-12s %-10s %-32s %-14s %9s %9s  %s\n", "#", "layer", "type",
         "shape", "encoding", "weights", "bytes", "kernel");
     for (int i = 0; i < m->n_layers; i++) {
@@ -359,8 +481,51 @@ int svx_model_summary(const svx_model *m, char *buf, size_t n_bytes)
                 svx_kernel_name(L->kernel[k]));
         }
     }
-    app(buf, n_bytes, &pos, "total         %zu weights, %zu bytes of tensors, %zu bytes per stream "
-        "state\n", n_weights, m->weight_bytes, svx_model_state_bytes(m));
+    if (m->n_layers)
+        app(buf, n_bytes, &pos, "float graph   %zu weights, %zu bytes of tensors\n", n_weights,
+            m->float_weight_bytes);
+    if (m->n_int_layers) {
+        static const char *const itn[4] = {"int_input", "int_conv2d", "int_gru", "int_linear"};
+        size_t n_iw = 0;
+        app(buf, n_bytes, &pos, "integer graph (model/INTEGER.md)\n");
+        for (int i = 0; i < m->n_int_layers; i++) {
+            const svx_int_layer *L = &m->int_layers[i];
+            char shape[80];
+            size_t nw = 0;
+            const char *wk = "-";
+            switch (L->type) {
+            case SVX_LAYER_INT_INPUT:
+                snprintf(shape, sizeof shape, "%d -> int8 f=%d", L->n_in, L->frac_bits);
+                break;
+            case SVX_LAYER_INT_CONV2D:
+                snprintf(shape, sizeof shape, "%zux%zu->%zux%zu k%zux%zu s%dx%zu%s", L->conv.c_in,
+                         L->conv.f_in, L->conv.c_out, L->conv.f_out, L->conv.k_t, L->conv.k_f,
+                         L->s_t, L->conv.s_f, L->conv.relu ? " relu" : "");
+                nw = L->conv.c_out * L->conv.c_in * L->conv.k_t * L->conv.k_f;
+                wk = L->conv.w_pow2 ? "pow2-codes" : "int8";
+                break;
+            case SVX_LAYER_INT_GRU:
+                snprintf(shape, sizeof shape, "%d->%d, %d PWL knots, out f=%d", L->n_in, L->n_out,
+                         L->pwl.n_knots, L->frac_bits);
+                nw = 3u * L->gru.n_hidden * (L->gru.n_in + L->gru.n_hidden);
+                wk = "pow2-codes";
+                break;
+            default:
+                snprintf(shape, sizeof shape, "%d->%d int16 f=%d%s", L->n_in, L->n_out, L->frac_bits,
+                         L->lin.relu ? " relu" : "");
+                nw = L->lin.n_in * L->lin.n_out;
+                wk = L->lin.w_pow2 ? "pow2-codes" : "int8";
+                break;
+            }
+            n_iw += nw;
+            app(buf, n_bytes, &pos, "%-3d %-12s %-10s %-32s %-14s %9zu %9zu\n", i, L->name,
+                itn[L->type - SVX_LAYER_INT_INPUT], shape, wk, nw, L->stored_bytes);
+        }
+        app(buf, n_bytes, &pos, "integer graph %zu weights, %zu bytes of tensors\n", n_iw,
+            m->int_weight_bytes);
+    }
+    app(buf, n_bytes, &pos, "total         %zu bytes of tensors in the running form, %zu bytes per "
+        "stream state\n", m->weight_bytes, svx_model_state_bytes(m));
     if (m->meta && strcmp(m->meta, "{}") != 0)
         app(buf, n_bytes, &pos, "metadata      %s\n", m->meta);
     return (int)pos;

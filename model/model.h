@@ -3,12 +3,13 @@
 #ifndef SVX_MODEL_H
 #define SVX_MODEL_H
 
+#include "int_runner.h"
 #include "kernels.h"
 #include "shiftvox.h"
 
 #define SVX_MODEL_MAGIC "SVXM"
 #define SVX_MODEL_VERSION_MAJOR 1
-#define SVX_MODEL_VERSION_MINOR 0
+#define SVX_MODEL_VERSION_MINOR 1   /* 1.1: integer layer types and int8/int32 tensors */
 #define SVX_MODEL_ALIGN 32
 #define SVX_MODEL_HEADER_BYTES 16
 
@@ -20,6 +21,12 @@ enum {
     SVX_LAYER_LINEAR = 4,
     SVX_LAYER_LOGSOFTMAX = 5
 };
+
+/* Tensor encodings of the integer graph (FORMAT.md): raw little-endian
+ * integers, 1-D or 2-D, no alpha. */
+enum { SVX_ENC_INT8 = 4, SVX_ENC_INT32 = 5 };
+#define SVX_MAX_LAYER_PARAMS 11
+#define SVX_MAX_LAYER_TENSORS 9
 
 /* Limits the loader enforces (anything larger is SVX_ERR_SHAPE). */
 #define SVX_MAX_LAYERS 64
@@ -63,26 +70,34 @@ struct svx_model {
     int time_stride;
     int max_frame;                /* largest activation frame, floats */
     size_t scratch_floats;        /* per state: matvec scratch */
+    /* integer graph (layer types 16..19), when the file carries one */
+    int n_int_layers;
+    svx_int_layer *int_layers;
+    int use_int;                  /* 1: states run the integer graph */
+    size_t float_weight_bytes, int_weight_bytes;
+    int float_time_stride, int_time_stride;
 };
 
 /* ---- Writing model files (the C twin of train/svxmodel.py) ---- */
 
-/* One tensor: a vector (is_matrix 0: f32 [rows]) or a weight matrix. */
+/* One tensor: a vector (is_matrix 0: f32 [rows], or int8/int32 [rows] when
+ * enc is SVX_ENC_INT8/INT32) or a weight matrix (any encoding). */
 typedef struct {
     int is_matrix;
     int enc, bits;                /* SVX_ENC_*, bits (32, 8, 2..4) */
     int rows, cols;
     const float *alpha;           /* [rows] for i8 / shift encodings */
-    const void *data;             /* f32: float[rows*cols]; i8: int8; shift: one code per byte */
+    const void *data;             /* f32: float[rows*cols]; i8/INT8: int8; INT32: int32;
+                                     shift: one code per byte */
 } svx_tensor_desc;
 
 typedef struct {
     int type;
     const char *name;
     int n_params;
-    int32_t params[10];           /* in file order, see FORMAT.md */
+    int32_t params[SVX_MAX_LAYER_PARAMS]; /* in file order, see FORMAT.md */
     int n_tensors;
-    svx_tensor_desc t[4];
+    svx_tensor_desc t[SVX_MAX_LAYER_TENSORS];
 } svx_layer_desc;
 
 typedef struct {
@@ -112,5 +127,11 @@ extern const char *const svx_default_symbols[29];
  * products per second of audio (conv: one per output frequency position). */
 const svx_wmat *svx_model_matrix(const svx_model *m, int i, const char **layer_name,
                                  double *calls_per_second);
+
+/* The integer path's push (model.c): quantises the frame, runs the integer
+ * graph and writes its int16 scores (no log-softmax). Returns 1 / 0 like
+ * svx_model_state_push, SVX_ERR_STATE when the state runs the float graph.
+ * For the bit-exact parity test (train/tests/test_integer_model.py). */
+int svx_model_state_push_scores(svx_model_state *s, const float *frame, int16_t *scores_out);
 
 #endif

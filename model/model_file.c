@@ -114,6 +114,10 @@ static int layer_n_params(int type)
     case SVX_LAYER_GRU: return 2;
     case SVX_LAYER_LINEAR: return 3;
     case SVX_LAYER_LOGSOFTMAX: return 1;
+    case SVX_LAYER_INT_INPUT: return 2;
+    case SVX_LAYER_INT_CONV2D: return 11;
+    case SVX_LAYER_INT_GRU: return 3;
+    case SVX_LAYER_INT_LINEAR: return 5;
     default: return -1;
     }
 }
@@ -125,6 +129,10 @@ static int layer_n_tensors(int type)
     case SVX_LAYER_CONV2D: return 2;
     case SVX_LAYER_GRU: return 4;
     case SVX_LAYER_LINEAR: return 2;
+    case SVX_LAYER_INT_INPUT: return 2;
+    case SVX_LAYER_INT_CONV2D: return 4;
+    case SVX_LAYER_INT_GRU: return 9;
+    case SVX_LAYER_INT_LINEAR: return 4;
     default: return 0;
     }
 }
@@ -137,6 +145,10 @@ static const char *layer_type_name(int type)
     case SVX_LAYER_GRU: return "gru";
     case SVX_LAYER_LINEAR: return "linear";
     case SVX_LAYER_LOGSOFTMAX: return "logsoftmax";
+    case SVX_LAYER_INT_INPUT: return "int_input";
+    case SVX_LAYER_INT_CONV2D: return "int_conv2d";
+    case SVX_LAYER_INT_GRU: return "int_gru";
+    case SVX_LAYER_INT_LINEAR: return "int_linear";
     default: return "?";
     }
 }
@@ -150,8 +162,8 @@ typedef struct {
 typedef struct {
     uint32_t type;
     char name[SVX_MAX_NAME_BYTES + 1];
-    int32_t params[10];
-    uint32_t tensor[4];
+    int32_t params[SVX_MAX_LAYER_PARAMS];
+    uint32_t tensor[SVX_MAX_LAYER_TENSORS];
 } layer_entry;
 
 /* Expected stored size of a tensor, or 0 on overflow (checked by caller). */
@@ -160,8 +172,10 @@ static uint64_t tensor_expected_bytes(const tensor_entry *t)
     uint64_t n = t->dims[0];
     if (t->ndim == 2)
         n *= t->dims[1]; /* dims <= 65536 each: no overflow in 64 bits */
-    if (t->enc == SVX_ENC_F32)
+    if (t->enc == SVX_ENC_F32 || t->enc == SVX_ENC_INT32)
         return n * 4u;
+    if (t->enc == SVX_ENC_INT8)
+        return n;
     if (t->ndim != 2)
         return 0;
     uint64_t alpha = (uint64_t)t->dims[0] * 4u;
@@ -178,15 +192,18 @@ static int check_encoding(const char *src, const tensor_entry *t)
     case SVX_ENC_I8: ok = t->bits == 8; break;
     case SVX_ENC_DENSESHIFT:
     case SVX_ENC_DEEPSHIFT: ok = t->bits >= 2 && t->bits <= 4; break;
+    case SVX_ENC_INT8: ok = t->bits == 8; break;
+    case SVX_ENC_INT32: ok = t->bits == 32; break;
     default:
         return svx_fail(SVX_ERR_ENCODING,
                         "%s: tensor '%s' has encoding %u; this software knows 0 (f32), 1 (i8), "
-                        "2 (denseshift), 3 (deepshift)", src, t->name, t->enc);
+                        "2 (denseshift), 3 (deepshift), 4 (int8), 5 (int32)", src, t->name, t->enc);
     }
     if (!ok)
         return svx_fail(SVX_ERR_ENCODING,
-                        "%s: tensor '%s' has encoding %u with %u bits; expected f32/32, i8/8 or "
-                        "2..4 bits for power-of-two codes", src, t->name, t->enc, t->bits);
+                        "%s: tensor '%s' has encoding %u with %u bits; expected f32/32, i8/8, "
+                        "2..4 bits for power-of-two codes, int8/8 or int32/32", src, t->name,
+                        t->enc, t->bits);
     return SVX_OK;
 }
 
@@ -236,6 +253,10 @@ static int bind_matrix(const char *src, const uint8_t *data, const tensor_entry 
     const uint8_t *p = data + t->offset;
     size_t n = (size_t)rows * cols;
     int rc;
+    if (t->enc == SVX_ENC_INT8 || t->enc == SVX_ENC_INT32)
+        return svx_fail(SVX_ERR_ENCODING, "%s: layer '%s' tensor '%s' has the integer-graph "
+                        "encoding %u; a float layer's weights are f32, i8, denseshift or deepshift",
+                        src, layer, t->name, t->enc);
     if (t->enc == SVX_ENC_F32) {
         if ((rc = check_finite(src, t->name, p, n)) < 0)
             return rc;
@@ -347,7 +368,7 @@ static int setup_layer(const char *src, const layer_entry *le, svx_layer *L)
 static int bind_layer(const char *src, const uint8_t *data, const layer_entry *le,
                       const tensor_entry *te, svx_layer *L)
 {
-    const tensor_entry *t[4];
+    const tensor_entry *t[SVX_MAX_LAYER_TENSORS];
     int nt = layer_n_tensors((int)le->type), rc = SVX_OK;
     for (int i = 0; i < nt; i++) {
         t[i] = &te[le->tensor[i]];
@@ -394,6 +415,273 @@ static int bind_layer(const char *src, const uint8_t *data, const layer_entry *l
     return rc;
 }
 
+/* ---- integer graph (layer types 16..19, model/FORMAT.md and INTEGER.md) ---- */
+
+static int int_dims_error(const char *src, const char *layer, const tensor_entry *t, uint32_t rows,
+                          uint32_t cols)
+{
+    char want[48];
+    if (cols)
+        snprintf(want, sizeof want, "%u x %u", rows, cols);
+    else
+        snprintf(want, sizeof want, "[%u]", rows);
+    return svx_fail(SVX_ERR_SHAPE, "%s: layer '%s' tensor '%s' has %u dims [%u%s%u], expected %s",
+                    src, layer, t->name, t->ndim, t->dims[0], t->ndim == 2 ? ", " : "",
+                    t->ndim == 2 ? t->dims[1] : 0u, want);
+}
+
+/* An int8 (enc 4) or int32 (enc 5) tensor of shape [rows] (cols 0) or
+ * rows x cols, values in [lo, hi], copied into a new array of elem bytes
+ * (1 or 4) owned by L. */
+static int bind_int(const char *src, const uint8_t *data, const tensor_entry *t, svx_int_layer *L,
+                    uint32_t enc, uint32_t rows, uint32_t cols, long lo, long hi, int elem,
+                    const char *what, void **out)
+{
+    if (t->enc != enc)
+        return svx_fail(SVX_ERR_ENCODING, "%s: layer '%s' tensor '%s' (%s) has encoding %u, "
+                        "expected %u (%s)", src, L->name, t->name, what, t->enc, enc,
+                        enc == SVX_ENC_INT8 ? "int8" : "int32");
+    if ((cols == 0 && (t->ndim != 1 || t->dims[0] != rows)) ||
+        (cols != 0 && (t->ndim != 2 || t->dims[0] != rows || t->dims[1] != cols)))
+        return int_dims_error(src, L->name, t, rows, cols);
+    size_t n = (size_t)rows * (cols ? cols : 1u);
+    const uint8_t *p = data + t->offset;
+    uint8_t *v = malloc(n * (size_t)elem + 1u);
+    if (!v)
+        return svx_fail(SVX_ERR_NO_MEMORY, "%s: out of memory", src);
+    for (size_t i = 0; i < n; i++) {
+        long x = enc == SVX_ENC_INT8 ? (long)(int8_t)p[i] : (long)(int32_t)le32(p + 4u * i);
+        if (x < lo || x > hi) {
+            free(v);
+            return svx_fail(SVX_ERR_FORMAT, "%s: layer '%s' tensor '%s' (%s) value %zu is %ld, "
+                            "expected %ld..%ld", src, L->name, t->name, what, i, x, lo, hi);
+        }
+        if (elem == 1)
+            ((int8_t *)v)[i] = (int8_t)x;
+        else
+            ((int32_t *)v)[i] = (int32_t)x;
+    }
+    int k = 0;
+    while (k < 10 && L->owned[k])
+        k++;
+    L->owned[k] = v; /* at most 9 arrays per layer: always a free slot */
+    *out = v;
+    return SVX_OK;
+}
+
+/* Weights as rule-3 codes (pow2) or rule-3b int8 values, plus the accumulator
+ * bound: sum |w| * x_max must stay below 2^31 for every row. */
+static int bind_int_weights(const char *src, const uint8_t *data, const tensor_entry *t,
+                            svx_int_layer *L, uint32_t rows, uint32_t cols, int pow2, long x_max,
+                            const char *what, const int8_t **out)
+{
+    void *v;
+    int rc = bind_int(src, data, t, L, SVX_ENC_INT8, rows, cols, pow2 ? -SVX_INT_CODE_MAX : -127,
+                      pow2 ? SVX_INT_CODE_MAX : 127, 1, pow2 ? "power-of-two codes" : "int8 weights",
+                      &v);
+    if (rc < 0)
+        return rc;
+    const int8_t *w = v;
+    for (uint32_t r = 0; r < rows; r++) {
+        uint64_t sum = 0;
+        for (uint32_t c = 0; c < cols; c++) {
+            int q = w[(size_t)r * cols + c], a = q < 0 ? -q : q;
+            sum += pow2 ? (a ? (uint64_t)1 << (a - 1) : 0u) : (uint64_t)a;
+        }
+        if (sum * (uint64_t)x_max > (uint64_t)INT32_MAX)
+            return svx_fail(SVX_ERR_SHAPE, "%s: layer '%s' tensor '%s' (%s) row %u: sum of |w| %llu "
+                            "times the largest input %ld can overflow the int32 accumulator",
+                            src, L->name, t->name, what, r, (unsigned long long)sum, x_max);
+    }
+    *out = w;
+    return SVX_OK;
+}
+
+/* Mantissa [rows] (|m| < 2^15), shift [rows] (0..62, kept as int8) and bias
+ * [rows] (int32) of rule 4. */
+static int bind_requant(const char *src, const uint8_t *data, const tensor_entry *const *t,
+                        svx_int_layer *L, uint32_t rows, const int32_t **m, const int8_t **k,
+                        const int32_t **b)
+{
+    void *vm, *vk, *vb;
+    int rc;
+    if ((rc = bind_int(src, data, t[0], L, SVX_ENC_INT32, rows, 0, -32767, 32767, 4, "mantissa",
+                       &vm)) < 0 ||
+        (rc = bind_int(src, data, t[1], L, SVX_ENC_INT32, rows, 0, 0, 62, 4, "shift", &vk)) < 0 ||
+        (rc = bind_int(src, data, t[2], L, SVX_ENC_INT32, rows, 0, INT32_MIN, INT32_MAX, 4, "bias",
+                       &vb)) < 0)
+        return rc;
+    /* shifts as int8, in place: the int32 array is at least as large */
+    int8_t *k8 = vk;
+    for (uint32_t i = 0; i < rows; i++)
+        k8[i] = (int8_t)((const int32_t *)vk)[i];
+    *m = vm;
+    *k = k8;
+    *b = vb;
+    return SVX_OK;
+}
+
+/* Parameter ranges and shapes of one integer layer. */
+static int setup_int_layer(const char *src, const layer_entry *le, svx_int_layer *L)
+{
+    const int32_t *p = le->params;
+    L->type = (int)le->type;
+    memcpy(L->name, le->name, sizeof L->name);
+    switch (le->type) {
+    case SVX_LAYER_INT_INPUT:
+        if (p[0] < 1 || p[0] > SVX_MAX_DIM)
+            return param_error(src, le, "n", p[0], "1..65536");
+        if (p[1] < 0 || p[1] > 12)
+            return param_error(src, le, "frac_bits", p[1], "0..12");
+        L->n_in = L->n_out = p[0];
+        L->frac_bits = p[1];
+        break;
+    case SVX_LAYER_INT_CONV2D: {
+        /* the first ten parameters are conv2d's: the same checks */
+        layer_entry fe = *le;
+        svx_layer tmp;
+        memset(&tmp, 0, sizeof tmp);
+        fe.type = SVX_LAYER_CONV2D;
+        int rc = setup_layer(src, &fe, &tmp);
+        if (rc < 0)
+            return rc;
+        if (p[10] < 0 || p[10] > 1)
+            return param_error(src, le, "w_kind", p[10], "0 (power-of-two codes) or 1 (int8)");
+        svx_int_conv *c = &L->conv;
+        c->c_in = (size_t)tmp.c_in; c->f_in = (size_t)tmp.f_in; c->c_out = (size_t)tmp.c_out;
+        c->f_out = (size_t)tmp.f_out; c->k_t = (size_t)tmp.k_t; c->k_f = (size_t)tmp.k_f;
+        c->s_f = (size_t)tmp.s_f; c->p_f = (size_t)tmp.p_f; c->relu = tmp.relu;
+        c->w_pow2 = p[10] == 0;
+        L->s_t = tmp.s_t;
+        L->n_in = tmp.n_in;
+        L->n_out = tmp.n_out;
+        break;
+    }
+    case SVX_LAYER_INT_GRU:
+        if (p[0] < 1 || p[0] > SVX_MAX_DIM)
+            return param_error(src, le, "input", p[0], "1..65536");
+        if (p[1] < 1 || (long)p[1] * 3 > SVX_MAX_DIM)
+            return param_error(src, le, "hidden", p[1], "1..21845");
+        if (p[2] < 0 || p[2] > 12)
+            return param_error(src, le, "out_frac", p[2], "0..12");
+        L->n_in = p[0];
+        L->n_out = p[1];
+        L->frac_bits = p[2];
+        L->gru.n_in = (size_t)p[0];
+        L->gru.n_hidden = (size_t)p[1];
+        break;
+    case SVX_LAYER_INT_LINEAR:
+        if (p[0] < 1 || p[0] > SVX_MAX_DIM)
+            return param_error(src, le, "in", p[0], "1..65536");
+        if (p[1] < 1 || p[1] > SVX_MAX_DIM)
+            return param_error(src, le, "out", p[1], "1..65536");
+        if (p[2] < 0 || p[2] > 1)
+            return param_error(src, le, "relu", p[2], "0..1");
+        if (p[3] < 0 || p[3] > 1)
+            return param_error(src, le, "w_kind", p[3], "0 (power-of-two codes) or 1 (int8)");
+        if (p[4] < 0 || p[4] > 15)
+            return param_error(src, le, "out_frac", p[4], "0..15");
+        L->n_in = p[0];
+        L->n_out = p[1];
+        L->lin.n_in = (size_t)p[0];
+        L->lin.n_out = (size_t)p[1];
+        L->lin.relu = p[2];
+        L->lin.w_pow2 = p[3] == 0;
+        L->frac_bits = p[4];
+        break;
+    default: break;
+    }
+    return SVX_OK;
+}
+
+static int bind_int_layer(const char *src, const uint8_t *data, const layer_entry *le,
+                          const tensor_entry *te, svx_int_layer *L)
+{
+    const tensor_entry *t[SVX_MAX_LAYER_TENSORS];
+    int nt = layer_n_tensors((int)le->type), rc = SVX_OK;
+    for (int i = 0; i < nt; i++) {
+        t[i] = &te[le->tensor[i]];
+        L->stored_bytes += (size_t)t[i]->n_bytes;
+    }
+    switch (le->type) {
+    case SVX_LAYER_INT_INPUT: {
+        float *mean = NULL, *istd = NULL;
+        if ((rc = bind_vector(src, data, t[0], L->name, (uint32_t)L->n_in, &mean)) < 0)
+            return rc;
+        L->owned[0] = mean;
+        if ((rc = bind_vector(src, data, t[1], L->name, (uint32_t)L->n_in, &istd)) < 0)
+            return rc;
+        L->owned[1] = istd;
+        L->mean = mean;
+        L->inv_std = istd;
+        break;
+    }
+    case SVX_LAYER_INT_CONV2D: {
+        svx_int_conv *c = &L->conv;
+        uint32_t cols = (uint32_t)(c->c_in * c->k_t * c->k_f);
+        if ((rc = bind_int_weights(src, data, t[0], L, (uint32_t)c->c_out, cols, c->w_pow2, 127,
+                                   "weight", &c->w)) < 0)
+            return rc;
+        rc = bind_requant(src, data, t + 1, L, (uint32_t)c->c_out, &c->m, &c->k, &c->b);
+        break;
+    }
+    case SVX_LAYER_INT_GRU: {
+        svx_int_gru *g = &L->gru;
+        uint32_t h3 = 3u * (uint32_t)g->n_hidden;
+        if ((rc = bind_int_weights(src, data, t[0], L, h3, (uint32_t)g->n_in, 1, 127, "w_ih",
+                                   &g->w_ih)) < 0 ||
+            (rc = bind_int_weights(src, data, t[1], L, h3, (uint32_t)g->n_hidden, 1, SVX_INT_ONE,
+                                   "w_hh", &g->w_hh)) < 0)
+            return rc;
+        const tensor_entry *ih[3] = {t[2], t[3], t[4]}, *hh[3] = {t[5], t[6], t[7]};
+        if ((rc = bind_requant(src, data, ih, L, h3, &g->m_ih, &g->k_ih, &g->b_ih)) < 0 ||
+            (rc = bind_requant(src, data, hh, L, h3, &g->m_hh, &g->k_hh, &g->b_hh)) < 0)
+            return rc;
+        /* knots [2][n]: x row (Q.12, strictly increasing, |x| <= 2^24), y row
+         * (Q.12 in [0, 4096], which keeps h in [-4096, 4096]: INTEGER.md rule 6) */
+        const tensor_entry *kn = t[8];
+        if (kn->enc != SVX_ENC_INT32 || kn->ndim != 2 || kn->dims[0] != 2 || kn->dims[1] < 2 ||
+            kn->dims[1] > SVX_INT_PWL_MAX_KNOTS) {
+            if (kn->enc != SVX_ENC_INT32)
+                return svx_fail(SVX_ERR_ENCODING, "%s: layer '%s' tensor '%s' (PWL knots) has "
+                                "encoding %u, expected 5 (int32)", src, L->name, kn->name, kn->enc);
+            return svx_fail(SVX_ERR_SHAPE, "%s: layer '%s' tensor '%s' (PWL knots) has %u dims "
+                            "[%u, %u], expected [2, 2..%d]", src, L->name, kn->name, kn->ndim,
+                            kn->dims[0], kn->ndim == 2 ? kn->dims[1] : 0u, SVX_INT_PWL_MAX_KNOTS);
+        }
+        uint32_t nk = kn->dims[1];
+        void *vx;
+        if ((rc = bind_int(src, data, kn, L, SVX_ENC_INT32, 2, nk, -(1L << 24), 1L << 24, 4,
+                           "PWL knots", &vx)) < 0)
+            return rc;
+        const int32_t *kx = vx, *ky = kx + nk;
+        for (uint32_t i = 0; i < nk; i++) {
+            if (i + 1 < nk && kx[i] >= kx[i + 1])
+                return svx_fail(SVX_ERR_FORMAT, "%s: layer '%s' PWL knot x[%u] = %d is not below "
+                                "x[%u] = %d; knots must increase", src, L->name, i, kx[i], i + 1,
+                                kx[i + 1]);
+            if (ky[i] < 0 || ky[i] > SVX_INT_ONE)
+                return svx_fail(SVX_ERR_FORMAT, "%s: layer '%s' PWL knot y[%u] = %d, expected "
+                                "0..4096 (a sigmoid in Q.12)", src, L->name, i, ky[i]);
+        }
+        if (svx_int_pwl_init(&L->pwl, (int)nk, kx, ky) < 0)
+            return svx_fail(SVX_ERR_FORMAT, "%s: layer '%s' PWL knots refused", src, L->name);
+        g->sigmoid = &L->pwl; /* L does not move: the layer array is allocated once */
+        break;
+    }
+    case SVX_LAYER_INT_LINEAR: {
+        svx_int_linear *l = &L->lin;
+        if ((rc = bind_int_weights(src, data, t[0], L, (uint32_t)l->n_out, (uint32_t)l->n_in,
+                                   l->w_pow2, 127, "weight", &l->w)) < 0)
+            return rc;
+        rc = bind_requant(src, data, t + 1, L, (uint32_t)l->n_out, &l->m, &l->k, &l->b);
+        break;
+    }
+    default: break;
+    }
+    return rc;
+}
+
 static void free_layers(svx_model *m)
 {
     if (!m->layers)
@@ -406,6 +694,12 @@ static void free_layers(svx_model *m)
     }
     free(m->layers);
     m->layers = NULL;
+    if (m->int_layers)
+        for (int i = 0; i < m->n_int_layers; i++)
+            for (int k = 0; k < 10; k++)
+                free(m->int_layers[i].owned[k]);
+    free(m->int_layers);
+    m->int_layers = NULL;
 }
 
 void svx_model_destroy(svx_model *m)
@@ -516,7 +810,8 @@ static int parse_body(svx_model *m, const uint8_t *data, size_t n, const char *s
         TRY(rd_u32(&r, &le[i].type));
         if (layer_n_params((int)le[i].type) < 0) {
             rc = svx_fail(SVX_ERR_ENCODING, "%s: layer %u has type %u; this software knows types "
-                          "1..5 (norm, conv2d, gru, linear, logsoftmax)", src, i, le[i].type);
+                          "1..5 (norm, conv2d, gru, linear, logsoftmax) and 16..19 (int_input, "
+                          "int_conv2d, int_gru, int_linear)", src, i, le[i].type);
             goto fail;
         }
         TRY(rd_str(&r, le[i].name, SVX_MAX_NAME_BYTES, "a layer name"));
@@ -616,23 +911,37 @@ static int parse_body(svx_model *m, const uint8_t *data, size_t n, const char *s
             lo = t->offset + t->n_bytes;
         }
     }
-    /* 8. bind layers and check that each feeds the next */
-    m->layers = calloc(n_layers, sizeof *m->layers);
-    if (!m->layers) {
+    /* 8. bind layers and check that each feeds the next. The float graph
+     * (types 1..5) comes first, then the integer graph (16..19); either may
+     * be absent, each runs from n_mels to n_symbols on its own. */
+    uint32_t n_float = 0;
+    while (n_float < n_layers && le[n_float].type < SVX_LAYER_INT_INPUT)
+        n_float++;
+    for (uint32_t i = n_float; i < n_layers; i++)
+        if (le[i].type < SVX_LAYER_INT_INPUT) {
+            rc = svx_fail(SVX_ERR_FORMAT, "%s: float layer '%s' (%s) follows the integer graph; "
+                          "float layers must come first", src, le[i].name,
+                          layer_type_name((int)le[i].type));
+            goto fail;
+        }
+    for (uint32_t i = 0; i < n_layers; i++)
+        for (int k = 0; k < layer_n_tensors((int)le[i].type); k++)
+            if (le[i].tensor[k] >= n_tensors) {
+                rc = svx_fail(SVX_ERR_FORMAT, "%s: layer '%s' refers to tensor %u but the "
+                              "directory has %u", src, le[i].name, le[i].tensor[k], n_tensors);
+                goto fail;
+            }
+    m->layers = calloc(n_float ? n_float : 1u, sizeof *m->layers);
+    m->int_layers = calloc(n_layers - n_float ? n_layers - n_float : 1u, sizeof *m->int_layers);
+    if (!m->layers || !m->int_layers) {
         rc = svx_fail(SVX_ERR_NO_MEMORY, "%s: out of memory", src);
         goto fail;
     }
-    m->n_layers = (int)n_layers;
-    {
+    m->n_layers = (int)n_float;
+    if (n_float) {
         int width = m->fe.n_mels;
-        for (uint32_t i = 0; i < n_layers; i++) {
+        for (uint32_t i = 0; i < n_float; i++) {
             svx_layer *L = &m->layers[i];
-            for (int k = 0; k < layer_n_tensors((int)le[i].type); k++)
-                if (le[i].tensor[k] >= n_tensors) {
-                    rc = svx_fail(SVX_ERR_FORMAT, "%s: layer '%s' refers to tensor %u but the "
-                                  "directory has %u", src, le[i].name, le[i].tensor[k], n_tensors);
-                    goto fail;
-                }
             TRY(setup_layer(src, &le[i], L));
             if (L->n_in != width) {
                 rc = svx_fail(SVX_ERR_SHAPE, "%s: layer '%s' takes %d floats per frame but receives "
@@ -642,11 +951,42 @@ static int parse_body(svx_model *m, const uint8_t *data, size_t n, const char *s
             }
             width = L->n_out;
             TRY(bind_layer(src, data, &le[i], te, L));
-            m->weight_bytes += L->stored_bytes;
+            m->float_weight_bytes += L->stored_bytes;
         }
         if (width != m->n_symbols) {
             rc = svx_fail(SVX_ERR_SHAPE, "%s: the last layer gives %d floats per frame, expected one "
                           "per output symbol (%d)", src, width, m->n_symbols);
+            goto fail;
+        }
+    }
+    if (n_float < n_layers) {
+        int width = m->fe.n_mels, ni = (int)(n_layers - n_float);
+        for (int j = 0; j < ni; j++) {
+            const layer_entry *e = &le[n_float + (uint32_t)j];
+            svx_int_layer *L = &m->int_layers[j];
+            m->n_int_layers = j + 1; /* owned arrays of layers bound so far are freed */
+            int first = j == 0, last = j == ni - 1;
+            if ((e->type == SVX_LAYER_INT_INPUT) != first ||
+                (e->type == SVX_LAYER_INT_LINEAR) != last) {
+                rc = svx_fail(SVX_ERR_FORMAT, "%s: integer layer '%s' (%s) is number %d of %d in the "
+                              "integer graph; it must start with int_input and end with its only "
+                              "int_linear", src, e->name, layer_type_name((int)e->type), j + 1, ni);
+                goto fail;
+            }
+            TRY(setup_int_layer(src, e, L));
+            if (L->n_in != width) {
+                rc = svx_fail(SVX_ERR_SHAPE, "%s: layer '%s' takes %d values per frame but receives "
+                              "%d (%s)", src, L->name, L->n_in, width,
+                              first ? "n_mels" : "the previous layer's output");
+                goto fail;
+            }
+            width = L->n_out;
+            TRY(bind_int_layer(src, data, e, te, L));
+            m->int_weight_bytes += L->stored_bytes;
+        }
+        if (width != m->n_symbols) {
+            rc = svx_fail(SVX_ERR_SHAPE, "%s: the integer graph gives %d scores per frame, expected "
+                          "one per output symbol (%d)", src, width, m->n_symbols);
             goto fail;
         }
     }
@@ -656,8 +996,17 @@ fail:
     return rc;
 }
 
-static int finish_model(svx_model *m)
+static int finish_model(svx_model *m, const char *src)
 {
+    m->int_time_stride = 1;
+    for (int i = 0; i < m->n_int_layers; i++)
+        if (m->int_layers[i].type == SVX_LAYER_INT_CONV2D)
+            m->int_time_stride *= m->int_layers[i].s_t;
+    if (m->opt.force_integer && m->n_int_layers == 0)
+        return svx_fail(SVX_ERR_ENCODING, "%s: the integer path was asked for but this model "
+                        "carries only the float-activation graph", src);
+    m->use_int = m->n_int_layers > 0 && (m->opt.force_integer || m->n_layers == 0);
+    m->weight_bytes = m->use_int ? m->int_weight_bytes : m->float_weight_bytes;
     m->time_stride = 1;
     m->max_frame = m->fe.n_mels;
     m->scratch_floats = 0;
@@ -681,6 +1030,13 @@ static int finish_model(svx_model *m)
                 m->scratch_floats = s;
         }
     }
+    m->float_time_stride = m->time_stride;
+    if (m->n_layers > 0 && m->n_int_layers > 0 && m->float_time_stride != m->int_time_stride)
+        return svx_fail(SVX_ERR_SHAPE, "%s: the float graph's time stride is %d but the integer "
+                        "graph's is %d; both forms of one model must agree", src,
+                        m->float_time_stride, m->int_time_stride);
+    if (m->use_int)
+        m->time_stride = m->int_time_stride;
     return SVX_OK;
 }
 
@@ -720,8 +1076,6 @@ static int load_memory_named(const void *buf, size_t n, const svx_model_options 
     if (!out || (!buf && n))
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_load: NULL argument");
     *out = NULL;
-    if (opt && opt->force_integer)
-        return svx_fail(SVX_ERR_ENCODING, "%s: this model carries no integer-only path", src);
     int hrc = check_header(data, n, src);
     if (hrc < 0)
         return hrc;
@@ -741,7 +1095,7 @@ static int load_memory_named(const void *buf, size_t n, const svx_model_options 
     m->file_bytes = n;
     int rc = parse_body(m, data, n, src);
     if (rc >= 0)
-        rc = finish_model(m);
+        rc = finish_model(m, src);
     if (rc < 0) {
         svx_model_destroy(m);
         return rc;
@@ -906,6 +1260,15 @@ static void put_str(wbuf *b, const char *s)
 static void put_tensor_data(wbuf *b, const svx_tensor_desc *t)
 {
     size_t n = (size_t)t->rows * (size_t)(t->is_matrix ? t->cols : 1);
+    if (t->enc == SVX_ENC_INT8) {
+        put(b, t->data, n);
+        return;
+    }
+    if (t->enc == SVX_ENC_INT32) {
+        for (size_t i = 0; i < n; i++)
+            put_u32(b, (uint32_t)((const int32_t *)t->data)[i]);
+        return;
+    }
     if (!t->is_matrix || t->enc == SVX_ENC_F32) {
         for (size_t i = 0; i < n; i++)
             put_f32(b, ((const float *)t->data)[i]);
@@ -934,6 +1297,10 @@ static void put_tensor_data(wbuf *b, const svx_tensor_desc *t)
 static size_t tensor_bytes(const svx_tensor_desc *t)
 {
     size_t n = (size_t)t->rows * (size_t)(t->is_matrix ? t->cols : 1);
+    if (t->enc == SVX_ENC_INT8)
+        return n;
+    if (t->enc == SVX_ENC_INT32)
+        return 4u * n;
     if (!t->is_matrix || t->enc == SVX_ENC_F32)
         return n * 4u;
     if (t->enc == SVX_ENC_I8)
@@ -950,11 +1317,16 @@ int svx_model_serialize(const svx_model_desc *d, uint8_t **out, size_t *n_bytes,
     const svx_tensor_desc *tl[SVX_MAX_TENSORS];
     if (!d || !out || !n_bytes)
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_model_serialize: NULL argument");
+    /* 1.0 for a float-only model (older readers load it), 1.1 with an integer graph */
+    int minor = 0;
+    for (int i = 0; i < d->n_layers; i++)
+        if (d->layers[i].type >= SVX_LAYER_INT_INPUT)
+            minor = SVX_MODEL_VERSION_MINOR;
     put(&b, SVX_MODEL_MAGIC, 4);
     put_u8(&b, SVX_MODEL_VERSION_MAJOR & 0xFF);
     put_u8(&b, SVX_MODEL_VERSION_MAJOR >> 8);
-    put_u8(&b, SVX_MODEL_VERSION_MINOR & 0xFF);
-    put_u8(&b, SVX_MODEL_VERSION_MINOR >> 8);
+    put_u8(&b, (uint32_t)minor & 0xFF);
+    put_u8(&b, (uint32_t)minor >> 8);
     put_u64(&b, 0); /* file bytes, patched below */
     lay.frontend = b.n;
     const svx_frontend_params *fe = &d->fe;
@@ -1000,19 +1372,25 @@ int svx_model_serialize(const svx_model_desc *d, uint8_t **out, size_t *n_bytes,
     size_t ti = 0;
     for (int i = 0; i < d->n_layers; i++) {
         const svx_layer_desc *L = &d->layers[i];
-        static const char *const slot[5][4] = {
-            {"", "", "", ""}, {"mean", "inv_std", "", ""}, {"weight", "bias", "", ""},
-            {"w_ih", "w_hh", "b_ih", "b_hh"}, {"weight", "bias", "", ""}};
+        static const char *const slot[9][9] = {
+            {""}, {"mean", "inv_std"}, {"weight", "bias"}, {"w_ih", "w_hh", "b_ih", "b_hh"},
+            {"weight", "bias"}, {"mean", "inv_std"}, {"weight", "m", "k", "b"},
+            {"w_ih", "w_hh", "m_ih", "k_ih", "b_ih", "m_hh", "k_hh", "b_hh", "knots"},
+            {"weight", "m", "k", "b"}};
         for (int k = 0; k < L->n_tensors; k++, ti++) {
             const svx_tensor_desc *t = tl[ti];
             char nm[128];
-            int ty = L->type >= 1 && L->type <= 4 ? L->type : 0;
-            snprintf(nm, sizeof nm, "%s.%s", L->name ? L->name : "layer",
-                     slot[ty][k][0] ? slot[ty][k] : "t");
+            int ty = L->type >= 1 && L->type <= 4 ? L->type
+                     : L->type >= SVX_LAYER_INT_INPUT && L->type <= SVX_LAYER_INT_LINEAR
+                         ? L->type - SVX_LAYER_INT_INPUT + 5 : 0;
+            const char *sn = k < 9 && slot[ty][k] ? slot[ty][k] : "";
+            snprintf(nm, sizeof nm, "%s.%s", L->name ? L->name : "layer", sn[0] ? sn : "t");
             nm[SVX_MAX_NAME_BYTES] = '\0';
             put_str(&b, nm);
-            put_u32(&b, (uint32_t)(t->is_matrix ? t->enc : SVX_ENC_F32));
-            put_u32(&b, (uint32_t)(t->is_matrix ? t->bits : 32));
+            int is_int = t->enc == SVX_ENC_INT8 || t->enc == SVX_ENC_INT32;
+            put_u32(&b, (uint32_t)(t->is_matrix || is_int ? t->enc : SVX_ENC_F32));
+            put_u32(&b, (uint32_t)(is_int ? (t->enc == SVX_ENC_INT8 ? 8 : 32)
+                                   : t->is_matrix ? t->bits : 32));
             put_u32(&b, t->is_matrix ? 2u : 1u);
             put_u32(&b, (uint32_t)t->rows);
             if (t->is_matrix)

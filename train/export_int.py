@@ -119,83 +119,154 @@ def _conv(ly, buf, matvec):
     return np.stack(cols, 1)
 
 
-def convert(model, calib_feats):
-    """Integer parameters (a list of dicts) from a read_model() dict."""
+def _mk(scales):
+    mk = [intq.to_mantissa(float(v)) for v in scales]
+    return (np.array([m for m, _ in mk], dtype=np.int32), np.array([k for _, k in mk], dtype=np.int32))
+
+
+def _knots_array(knots):
+    xs, ys = knots
+    return np.array([list(xs), list(ys)], dtype=np.int32)
+
+
+def convert(model, calib_feats, frac=None, knots=None):
+    """The integer graph (file-format layer dicts, train/svxmodel.py) of a
+    read_model() dict. Fractional bits of each int8 tensor come from `frac`
+    (layer name -> f, e.g. from QAT) or else from the calibration clips'
+    max |x|; `knots` (xs, ys in Q.12) are the GRU's PWL sigmoid knots (default
+    table if None)."""
     rec = {}
-    for f in calib_feats:
-        float_forward(model["layers"], f, rec)
+    if frac is None or any(ly["name"] not in frac for ly in model["layers"]
+                           if ly["type"] in ("norm", "conv2d")):
+        for f in calib_feats:
+            float_forward(model["layers"], f, rec)
+    frac = dict(frac or {})
+    knots = knots or intq.default_sigmoid_knots()
     out, f_in = [], None
     for ly in model["layers"]:
-        t = ly["type"]
+        t, nm = ly["type"], ly["name"]
         if t == "norm":
-            f_in = frac_bits(rec[ly["name"]])
-            out.append({"type": "norm", "mean": ly["mean"], "inv_std": ly["inv_std"], "fb": f_in})
+            f_in = frac.get(nm, None)
+            f_in = frac_bits(rec[nm]) if f_in is None else f_in
+            out.append({"type": "int_input", "name": nm, "n": ly["n"], "frac_bits": int(f_in),
+                        "mean": np.asarray(ly["mean"], np.float32),
+                        "inv_std": np.asarray(ly["inv_std"], np.float32)})
         elif t in ("conv2d", "linear"):
-            f_out = frac_bits(rec[ly["name"]]) if t == "conv2d" else 8
+            f_out = frac.get(nm) if t == "conv2d" else frac.get(nm, SCORE_FRAC)
+            if f_out is None:
+                f_out = frac_bits(rec[nm])
             vals, alpha, kind = int_weights(ly["weight"])
-            mk = [intq.to_mantissa(a * 2.0 ** (f_out - f_in)) for a in alpha]
-            d = dict(ly)
+            m, k = _mk(alpha * 2.0 ** (f_out - f_in))
             w8 = codes_of(ly["weight"]) if kind == "pow2" else vals.astype(np.int8)
-            d.update({"vals": vals, "kind": kind, "w8": w8, "m": np.array([m for m, _ in mk]),
-                      "k": np.array([k for _, k in mk]), "fb": f_out,
-                      "b": np.floor(np.asarray(ly["bias"], dtype=np.float64) * 2.0 ** f_out + 0.5).astype(np.int64)})
+            b = np.floor(np.asarray(ly["bias"], dtype=np.float64) * 2.0 ** f_out + 0.5)
+            d = {"name": nm, "w_kind": 0 if kind == "pow2" else 1, "weight": w8.astype(np.int8),
+                 "m": m, "k": k, "b": np.clip(b, -2**31, 2**31 - 1).astype(np.int32),
+                 "relu": int(ly["relu"])}
+            if t == "conv2d":
+                d.update({"type": "int_conv2d"})
+                for key in ("c_in", "f_in", "c_out", "f_out", "k_t", "k_f", "s_t", "s_f", "p_f"):
+                    d[key] = ly[key]
+            else:
+                d.update({"type": "int_linear", "in": ly["in"], "out": ly["out"],
+                          "out_frac": int(f_out)})
             out.append(d)
             f_in = f_out
         elif t == "gru":
-            g = {"type": "gru", "hidden": ly["hidden"], "f_h": 7}
+            f_h = frac.get(nm, GRU_OUT_FRAC)
+            g = {"type": "int_gru", "name": nm, "input": ly["input"], "hidden": ly["hidden"],
+                 "out_frac": int(f_h), "knots": _knots_array(knots)}
             for side, shift in (("ih", FRAC - f_in), ("hh", 0)):
                 alpha = np.asarray(ly["w_" + side]["alpha"], dtype=np.float64)
-                mk = [intq.to_mantissa(a * 2.0 ** shift) for a in alpha]
                 g["w_" + side] = codes_of(ly["w_" + side])
-                g["m_" + side] = np.array([m for m, _ in mk])
-                g["k_" + side] = np.array([k for _, k in mk])
-                g["b_" + side] = np.floor(np.asarray(ly["b_" + side], dtype=np.float64) * 4096 + 0.5).astype(np.int64)
+                g["m_" + side], g["k_" + side] = _mk(alpha * 2.0 ** shift)
+                g["b_" + side] = np.floor(np.asarray(ly["b_" + side], dtype=np.float64) * 4096
+                                          + 0.5).astype(np.int32)
             out.append(g)
-            f_in = 7
+            f_in = f_h
     return out
 
 
+SCORE_FRAC = 8     # int16 scores: 8 fractional bits
+GRU_OUT_FRAC = 7   # h (Q.12, |h| <= 1) -> int8 with 7 fractional bits
+
+
 def quantise_input(ly, frame):
-    """The model input: normalised log-mel frame -> int8 with ly["fb"] fractional
-    bits, q = sat8(floor(v * 2^fb + 1/2)). The one float operation of the path
-    (the front end is float); the rest is integer."""
+    """The model input: normalised log-mel frame -> int8 with frac_bits fractional
+    bits, q = sat8(floor(v * 2^f + 1/2)), v computed in float32. The one float
+    operation of the path (the front end is float); model.c does the same."""
     v = (np.asarray(frame, dtype=np.float32) - ly["mean"]) * ly["inv_std"]
-    return intq.sat8(np.floor(v.astype(np.float64) * 2.0 ** ly["fb"] + 0.5).astype(np.int64))
+    t = np.floor(v.astype(np.float64) * 2.0 ** ly["frac_bits"] + 0.5)
+    return intq.sat8(np.clip(t, -127, 127).astype(np.int64))
 
 
-def int_forward(ilayers, feats, pwl=None):
-    """Integer forward (train/intq.py rules); the only float op is the input
-    quantisation of the normalised log-mel frame. Returns int16 scores [T', V]."""
-    pwl = pwl or intq.Pwl(*intq.default_sigmoid_knots())
+def _vals(ly):
+    w = np.asarray(ly["weight"], dtype=np.int64)
+    return intq.code_values(w) if ly["w_kind"] == 0 else w
+
+
+def int_forward(ilayers, feats):
+    """Integer forward of an integer graph (train/intq.py rules), frame by frame
+    like model/int_runner.c; the only float op is the input quantisation.
+    Returns the int16 scores [T', V] (int64 array)."""
     state, outs = {}, []
+    cache = {}
     for frame in np.asarray(feats, dtype=np.float32):
         x, emit = None, True
         for i, ly in enumerate(ilayers):
             t = ly["type"]
-            if t == "norm":
+            if t == "int_input":
                 x = quantise_input(ly, frame)
-            elif t == "conv2d":
-                st = state.setdefault(i, np.zeros((ly["k_t"], ly["c_in"], ly["f_in"]), dtype=np.int64))
+            elif t == "int_conv2d":
+                st = state.get(i)
+                if st is None:
+                    st = np.zeros((ly["k_t"], ly["c_in"], ly["f_in"]), dtype=np.int64)
                 st = state[i] = np.concatenate([st[1:], x.reshape(1, ly["c_in"], ly["f_in"])], 0)
                 count = state[("n", i)] = state.get(("n", i), -1) + 1  # this layer's input frames
                 if count % ly["s_t"] != 0:
                     emit = False
                     break
-                acc = _conv(ly, st, lambda win: ly["vals"] @ win)
-                y = intq.sat32(intq.requant(acc, ly["m"][:, None], ly["k"][:, None]) + ly["b"][:, None])
+                vals = cache.setdefault(i, _vals(ly))
+                acc = _conv(ly, st, lambda win: vals @ win)
+                m = np.asarray(ly["m"], np.int64)[:, None]
+                k = np.asarray(ly["k"], np.int64)[:, None]
+                y = intq.sat32(intq.requant(acc, m, k) + np.asarray(ly["b"], np.int64)[:, None])
                 if ly["relu"]:
                     y = np.maximum(y, 0)
                 x = intq.sat8(y).reshape(-1)
-            elif t == "gru":
-                h = state.get("gru", np.zeros(ly["hidden"], dtype=np.int64))
-                h = state["gru"] = intq.gru_step(ly, x, h, pwl)
-                x = intq.h_to_i8(h, ly["f_h"])
-            elif t == "linear":
-                y = intq.sat32(intq.requant(ly["vals"] @ x, ly["m"], ly["k"]) + ly["b"])
+            elif t == "int_gru":
+                if ("pwl", i) not in cache:
+                    cache[("pwl", i)] = intq.Pwl(*[list(map(int, r)) for r in ly["knots"]])
+                    cache[("p", i)] = {key: np.asarray(ly[key], np.int64) for key in
+                                       ("w_ih", "w_hh", "m_ih", "k_ih", "b_ih", "m_hh", "k_hh", "b_hh")}
+                h = state.get(i, np.zeros(ly["hidden"], dtype=np.int64))
+                h = state[i] = intq.gru_step(cache[("p", i)], x, h, cache[("pwl", i)])
+                x = intq.h_to_i8(h, ly["out_frac"])
+            elif t == "int_linear":
+                vals = cache.setdefault(i, _vals(ly))
+                y = intq.sat32(intq.requant(vals @ x, np.asarray(ly["m"], np.int64),
+                                            np.asarray(ly["k"], np.int64)) + np.asarray(ly["b"], np.int64))
                 x = intq.sat16(np.maximum(y, 0) if ly["relu"] else y)
         if emit:
             outs.append(x)
     return np.array(outs)
+
+
+def int_layers_of(model):
+    """The integer graph of a read_model() dict ([] if it has none)."""
+    return [ly for ly in model["layers"] if ly["type"] in svxmodel.INT_TYPES]
+
+
+def float_layers_of(model):
+    return [ly for ly in model["layers"] if ly["type"] not in svxmodel.INT_TYPES]
+
+
+def write(path, model, ilayers, both=True, meta_extra=None):
+    """Writes model's front end and symbols with the integer graph, after the
+    float-activation graph when both (model/FORMAT.md 1.1). Returns bytes written."""
+    meta = dict(model.get("meta") or {})
+    meta.update(meta_extra or {})
+    layers = (float_layers_of(model) if both else []) + list(ilayers)
+    return svxmodel.write_model(path, model["frontend"], model["symbols"], layers, meta)
 
 
 def greedy_text(scores, symbols):
@@ -223,7 +294,9 @@ def main(argv=None):
     ap.add_argument("model")
     ap.add_argument("--manifest", default="../shared/data/speech_commands/manifest.tsv")
     ap.add_argument("--calib", type=int, default=200, help="training clips for calibration")
-    ap.add_argument("--per-word", type=int, default=30, help="dev clips per keyword")
+    ap.add_argument("--per-word", type=int, default=30, help="dev clips per keyword (0: skip)")
+    ap.add_argument("--out", help="write the model with its integer graph here")
+    ap.add_argument("--int-only", action="store_true", help="write only the integer graph")
     a = ap.parse_args(argv)
     import soundfile as sf
     from .frontend import Frontend
@@ -236,10 +309,17 @@ def main(argv=None):
         return fe.compute(pcm if pcm.ndim == 1 else pcm[:, 0])
 
     model = svxmodel.read_model(a.model)
+    model["layers"] = float_layers_of(model)
     calib = [feats(p) for p, _ in _clips(a.manifest, "train", max(1, a.calib // len(words)), words, rng)]
     il = convert(model, calib)
-    print("fractional bits / weights:", [(ly["type"], ly.get("fb", ly.get("f_h")), ly.get("kind", ""))
-                                         for ly in il])
+    print("fractional bits:", [(ly["name"], ly.get("frac_bits", ly.get("out_frac", "")))
+                               for ly in il])
+    if a.out:
+        n = write(a.out, model, il, both=not a.int_only,
+                  meta_extra={"integer": {"calibration": "post-training, %d clips" % len(calib)}})
+        print("wrote %s (%d bytes)" % (a.out, n))
+    if a.per_word <= 0:
+        return 0
     n = ok_f = ok_i = agree = 0
     for path, w in _clips(a.manifest, "dev", a.per_word, words, rng):
         f = feats(path)

@@ -26,6 +26,17 @@ API
         "denseshift-b"  data codes [rows, cols] in [0, 2^b), alpha f32[rows]
         "deepshift-b"   same, ARCH.md's deepshift rule (field 0 = zero)
     meta: optional JSON-serialisable dict stored as text (training facts).
+    Integer graph (format 1.1, model/FORMAT.md; after the float layers, if any):
+        {"type": "int_input", "n", "frac_bits", "mean": f32[n], "inv_std": f32[n]}
+        {"type": "int_conv2d", conv2d's parameters, "w_kind" (0 codes, 1 int8),
+         "weight": int8 [c_out, cols], "m", "k", "b": int32 [c_out]}
+        {"type": "int_gru", "input", "hidden", "out_frac", "w_ih", "w_hh": int8
+         codes, "m_ih", "k_ih", "b_ih", "m_hh", "k_hh", "b_hh": int32 [3H],
+         "knots": int32 [2, n] (x row, y row; Q.12)}
+        {"type": "int_linear", "in", "out", "relu", "w_kind", "out_frac",
+         "weight": int8 [out, in], "m", "k", "b": int32 [out]}
+    Their tensors are numpy arrays; the dtype picks the encoding (int8 -> 4,
+    int32 -> 5). The file is version 1.1 when it has an integer graph, else 1.0.
 
 ``read_model(path) -> dict`` with keys version, frontend, symbols, meta,
     layers (the same dicts as written; weights' ``data`` unpacked to arrays,
@@ -43,16 +54,16 @@ import numpy as np
 
 MAGIC = b"SVXM"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # 1.1: integer graph; float-only files are still written as 1.0
 ALIGN = 32
 
 FRONTEND_FIELDS = [("sample_rate_hz", "i"), ("win_length", "i"), ("hop_length", "i"),
                    ("n_fft", "i"), ("n_mels", "i"), ("fmin_hz", "f"), ("fmax_hz", "f"),
                    ("log_floor", "f"), ("window", "i"), ("mel_scale", "i")]
 
-ENC_F32, ENC_I8, ENC_DENSESHIFT, ENC_DEEPSHIFT = 0, 1, 2, 3
+ENC_F32, ENC_I8, ENC_DENSESHIFT, ENC_DEEPSHIFT, ENC_INT8, ENC_INT32 = 0, 1, 2, 3, 4, 5
 ENC_NAMES = {ENC_F32: "f32", ENC_I8: "i8", ENC_DENSESHIFT: "denseshift",
-             ENC_DEEPSHIFT: "deepshift"}
+             ENC_DEEPSHIFT: "deepshift", ENC_INT8: "int8", ENC_INT32: "int32"}
 
 LT_NORM, LT_CONV2D, LT_GRU, LT_LINEAR, LT_LOGSOFTMAX = 1, 2, 3, 4, 5
 # type -> (id, integer parameters in file order, tensor slots in file order)
@@ -63,7 +74,14 @@ LAYER_TYPES = {
     "gru": (LT_GRU, ["input", "hidden"], ["w_ih", "w_hh", "b_ih", "b_hh"]),
     "linear": (LT_LINEAR, ["in", "out", "relu"], ["weight", "bias"]),
     "logsoftmax": (LT_LOGSOFTMAX, ["n"], []),
+    "int_input": (16, ["n", "frac_bits"], ["mean", "inv_std"]),
+    "int_conv2d": (17, ["c_in", "f_in", "c_out", "f_out", "k_t", "k_f", "s_t", "s_f", "p_f",
+                        "relu", "w_kind"], ["weight", "m", "k", "b"]),
+    "int_gru": (18, ["input", "hidden", "out_frac"],
+                ["w_ih", "w_hh", "m_ih", "k_ih", "b_ih", "m_hh", "k_hh", "b_hh", "knots"]),
+    "int_linear": (19, ["in", "out", "relu", "w_kind", "out_frac"], ["weight", "m", "k", "b"]),
 }
+INT_TYPES = {"int_input", "int_conv2d", "int_gru", "int_linear"}
 LAYER_BY_ID = {v[0]: k for k, v in LAYER_TYPES.items()}
 MATRIX_SLOTS = {"weight", "w_ih", "w_hh"}
 
@@ -125,6 +143,11 @@ def dequantise(w):
 
 def _tensor_blob(name, spec, matrix):
     """(name, enc_id, bits, dims, bytes) of one tensor."""
+    if isinstance(spec, np.ndarray) and spec.dtype in (np.int8, np.int32):
+        enc, bits, dt = ((ENC_INT8, 8, "<i1") if spec.dtype == np.int8 else (ENC_INT32, 32, "<i4"))
+        if spec.ndim not in (1, 2):
+            raise ValueError("%s: integer tensors are 1-D or 2-D, got %s" % (name, spec.shape))
+        return name, enc, bits, list(spec.shape), np.ascontiguousarray(spec, dtype=dt).tobytes()
     if not matrix:
         v = np.ascontiguousarray(spec, dtype="<f4").reshape(-1)
         return name, ENC_F32, 32, [v.size], v.tobytes()
@@ -187,7 +210,7 @@ def model_bytes(frontend, symbols, layers, meta=None):
         for slot in slots:
             head += struct.pack("<I", len(tensors))
             tensors.append(_tensor_blob("%s.%s" % (ly.get("name", t), slot), ly[slot],
-                                        slot in MATRIX_SLOTS))
+                                        slot in MATRIX_SLOTS and t not in INT_TYPES))
 
     # Directory entries have a fixed size given the names and dims, so the
     # data offsets can be computed before writing it.
@@ -208,7 +231,8 @@ def model_bytes(frontend, symbols, layers, meta=None):
         dirb += struct.pack("<QQ", off, len(blob))
     assert len(dirb) == dir_size
 
-    out = bytearray(MAGIC + struct.pack("<HHQ", VERSION_MAJOR, VERSION_MINOR, file_bytes))
+    minor = VERSION_MINOR if any(ly["type"] in INT_TYPES for ly in layers) else 0
+    out = bytearray(MAGIC + struct.pack("<HHQ", VERSION_MAJOR, minor, file_bytes))
     out += head + dirb
     for (_, _, _, _, blob), off in zip(tensors, offsets):
         out += b"\0" * (off - len(out))
@@ -291,6 +315,10 @@ def read_model(path):
 
     def tensor(i, matrix):
         name, enc, bits, dims, blob = tensors[i]
+        if enc in (ENC_INT8, ENC_INT32):
+            dt = "<i1" if enc == ENC_INT8 else "<i4"
+            return np.frombuffer(blob, dtype=dt).reshape(dims).astype(
+                np.int8 if enc == ENC_INT8 else np.int32)
         if not matrix:
             return np.frombuffer(blob, dtype="<f4").astype(np.float32)
         rows, cols = dims
@@ -314,7 +342,7 @@ def read_model(path):
         ly.update(dict(zip(pnames, params)))
         for slot, i in zip(slots, tids):
             ly[slot] = tensor(i, slot in MATRIX_SLOTS)
-        if "relu" in ly:
+        if "relu" in ly and t not in INT_TYPES:
             ly["relu"] = bool(ly["relu"])
         layers.append(ly)
     return {"version": (major, minor), "frontend": fe, "symbols": symbols, "meta": meta,
