@@ -433,6 +433,8 @@ static void usage(FILE *f)
                "  --reps N      interleaved repetitions, the median is kept (default 7)\n"
                "  --shape RxC   also measure a RxC matrix (repeatable; not in the totals)\n"
                "  --json        one JSON object instead of the tables\n"
+               "  --integer     the pipeline rows run the model's integer-only graph; with a\n"
+               "                file that carries both forms, the integer section compares them\n"
                "  --save-default FILE  write the default random model to FILE and exit\n");
 }
 
@@ -441,7 +443,7 @@ int cmd_bench(int argc, char **argv)
     const char *model_path = NULL;
     int extra_rows[8], extra_cols[8], n_extra = 0;
     double seconds = 6.0;
-    int reps = 7, json = 0;
+    int reps = 7, json = 0, force_integer = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model_path = argv[++i];
@@ -451,6 +453,8 @@ int cmd_bench(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json"))
             json = 1;
+        else if (!strcmp(argv[i], "--integer"))
+            force_integer = 1;
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
             int r, c;
             if (n_extra >= 8 || sscanf(argv[++i], "%dx%d", &r, &c) != 2 || r < 1 || c < 1 ||
@@ -498,6 +502,7 @@ int cmd_bench(int argc, char **argv)
         svx_model_options opt;
         svx_model_options_default(&opt);
         opt.kernel = (svx_kernel_choice)choice;
+        opt.force_integer = force_integer;
         int rc;
         if (model_path) {
             rc = svx_model_load_ex(model_path, &opt, &model[choice]);
@@ -518,6 +523,20 @@ int cmd_bench(int argc, char **argv)
     }
     size_t file_bytes = model[0]->file_bytes;
     free(buf);
+    /* integer section: the same file loaded once per form (both when it has both) */
+    svx_model *form[2] = {NULL, NULL}; /* float-activation, integer */
+    if (model_path)
+        for (int k = 0; k < 2; k++)
+            if (svx_model_forms(model[0]) & (k ? SVX_MODEL_FORM_INTEGER : SVX_MODEL_FORM_FLOAT)) {
+                svx_model_options opt;
+                svx_model_options_default(&opt);
+                opt.force_integer = k;
+                if (svx_model_load_ex(model_path, &opt, &form[k]) < 0 ||
+                    svx_model_is_integer(form[k]) != k) {
+                    svx_model_destroy(form[k]);
+                    form[k] = NULL;
+                }
+            }
 
     /* kernels on each weight matrix's shape */
     shape_bench sh[64];
@@ -599,6 +618,16 @@ int cmd_bench(int argc, char **argv)
         pc.model = model[c];
         t_model[c] = stage_model(&pc, c);
     }
+    /* float-activation vs integer model, interleaved, best of each */
+    double t_form[2] = {-1.0, -1.0};
+    for (int rep = 0; rep < 3; rep++)
+        for (int k = 0; k < 2; k++)
+            if (form[k]) {
+                pc.model = form[k];
+                double t = stage_model(&pc, 0);
+                if (t_form[k] < 0 || (t >= 0 && t < t_form[k]))
+                    t_form[k] = t;
+            }
     pc.model = model[0];
     static const char *const mode_name[3] = {"greedy", "beam", "kws"};
     double t_stream[3];
@@ -666,6 +695,19 @@ int cmd_bench(int argc, char **argv)
             else
                 printf(", \"stream_%s\": %.6f", mode_name[md], t_stream[md] / pc.audio_s);
         }
+        printf("}, \"integer\": {\"forms\": %d, \"running\": \"%s\"", svx_model_forms(model[0]),
+               svx_model_is_integer(model[0]) ? "integer" : "float");
+        for (int k = 0; k < 2; k++) {
+            if (!form[k]) {
+                printf(", \"%s\": null", k ? "integer" : "float");
+                continue;
+            }
+            printf(", \"%s\": {\"model_rtf\": %.6f, \"weight_bytes\": %zu, \"state_bytes\": %zu}",
+                   k ? "integer" : "float", t_form[k] / pc.audio_s, svx_model_weight_bytes(form[k]),
+                   svx_model_state_bytes(form[k]));
+        }
+        if (form[0] && form[1] && t_form[1] > 0)
+            printf(", \"speedup\": %.3f", t_form[0] / t_form[1]);
         printf("}, \"peak_rss_mib\": %.1f}\n", peak_mib);
     } else {
         printf("shiftvox bench: %s, %zu weights, 1 thread, SIMD %s\n",
@@ -735,6 +777,20 @@ int cmd_bench(int argc, char **argv)
         }
         printf("\nmodel file %zu bytes (tensors %zu), state %zu bytes per stream, peak RSS %.1f MiB\n",
                file_bytes, svx_model_weight_bytes(model[0]), svx_model_state_bytes(model[0]), peak_mib);
+        printf("\ninteger-only path (model/INTEGER.md), whole model frame by frame, %.0f s of audio:\n",
+               pc.audio_s);
+        if (!form[0] || !form[1])
+            printf("  %s\n", !model_path ? "(the default random model has no integer graph; --model FILE)"
+                                        : !form[1] ? "(this file carries no integer graph)"
+                                                   : "(this file carries only the integer graph)");
+        for (int k = 0; k < 2; k++)
+            if (form[k])
+                printf("  %-17s RTF %.5f  %8.0f us / audio s  weights %7zu B  state %6zu B\n",
+                       k ? "integer" : "float-activation", t_form[k] / pc.audio_s,
+                       1e6 * t_form[k] / pc.audio_s, svx_model_weight_bytes(form[k]),
+                       svx_model_state_bytes(form[k]));
+        if (form[0] && form[1] && t_form[1] > 0)
+            printf("  integer / float-activation speed %.2fx\n", t_form[0] / t_form[1]);
     }
     for (int i = 0; i < n_sh; i++)
         free_shape(&sh[i]);
@@ -742,5 +798,7 @@ int cmd_bench(int argc, char **argv)
     free(pc.feats);
     for (int c = 0; c < 3; c++)
         svx_model_destroy(model[c]);
+    svx_model_destroy(form[0]);
+    svx_model_destroy(form[1]);
     return 0;
 }

@@ -36,6 +36,7 @@ static void usage(FILE *f)
             "_silence_ folders), or a manifest TSV (columns path, label12, word[, split]).\n"
             "Prints accuracy, per-class precision and recall and the confusion matrix.\n\n"
             "  -m, --model FILE     model (default: %s)\n"
+            APP_INTEGER_HELP
             "  --task 12|35         12 classes (ten keywords, _unknown_, _silence_) or the 35\n"
             "                       words (clips of other words and silence are skipped); 12\n"
             "  --layout L           full, testset or manifest (default: detected)\n"
@@ -665,6 +666,7 @@ int cmd_eval(int argc, char **argv)
     o.task = 12;
     o.jobs = 1;
     o.want_silence = 1;
+    int force_integer = 0;
     o.seed = 1;
     o.target_fa = 0.5;
     o.gap_min = 1.0;
@@ -682,6 +684,8 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!v) goto bad;
             o.model_path = v; i++;
+        } else if (!strcmp(a, "--integer")) {
+            force_integer = 1;
         } else if (!strcmp(a, "--task")) {
             if (app_parse_int(a, v, 12, 35, &lv) < 0 || (lv != 12 && lv != 35)) {
                 fprintf(stderr, "shiftvox eval: --task is 12 or 35\n");
@@ -774,7 +778,7 @@ int cmd_eval(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a closed stdout becomes a write error we report */
 
     svx_model *model;
-    if (app_load_model(o.model_path, NULL, &model) < 0)
+    if (app_load_model_int(o.model_path, force_integer, &model) < 0)
         return 1;
     eval_load_opts lo;
     memset(&lo, 0, sizeof lo);

@@ -9,9 +9,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: shiftvox info MODEL [--kernel auto|scalar|float-ref]\n"
-               "  Prints the model's front-end parameters, symbols, layers (shape, weight\n"
-               "  encoding, bytes, kernel) and sizes. Exit status 1 if the file is refused.\n");
+    fprintf(f, "usage: shiftvox info MODEL [--kernel auto|scalar|float-ref] [--integer]\n"
+               "  Prints the model's front-end parameters, symbols, the forms it carries\n"
+               "  (float-activation, integer or both) and the one that runs, layers (shape,\n"
+               "  weight encoding, bytes, kernel) and sizes. --integer: as loaded for the\n"
+               "  integer path. Exit status 1 if the file is refused.\n");
 }
 
 int cmd_info(int argc, char **argv)
@@ -23,6 +25,8 @@ int cmd_info(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(argv[i], "--integer")) {
+            opt.force_integer = 1;
         } else if (!strcmp(argv[i], "--kernel") && i + 1 < argc) {
             const char *k = argv[++i];
             if (!strcmp(k, "auto"))

@@ -31,7 +31,8 @@ static void usage(FILE *f)
             "  --rate HZ              sample rate of raw standard input (default 16000)\n"
             "  --seconds S            stop after S seconds of audio\n"
             "  --json                 one JSON object per detection and for the summary\n"
-            "  -m, --model FILE       model (default: %s)\n",
+            "  -m, --model FILE       model (default: %s)\n"
+            APP_INTEGER_HELP,
             app_default_model());
 }
 
@@ -66,7 +67,7 @@ int cmd_listen(int argc, char **argv)
     const char *model_path = NULL, *kw_csv = NULL, *kw_file = NULL, *device = NULL, *input = NULL;
     double sens = 0.5, max_seconds = 0;
     long raw_rate = 16000;
-    int json = 0, realtime = 0;
+    int json = 0, realtime = 0, force_integer = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -85,6 +86,8 @@ int cmd_listen(int argc, char **argv)
             input = v; i++;
         } else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && v) {
             model_path = v; i++;
+        } else if (!strcmp(a, "--integer")) {
+            force_integer = 1;
         } else if (!strcmp(a, "--rate")) {
             if (app_parse_int(a, v, 1000, 384000, &raw_rate) < 0) return 2;
             i++;
@@ -117,7 +120,7 @@ int cmd_listen(int argc, char **argv)
         return 2;
     }
     svx_model *model;
-    if (app_load_model(model_path, NULL, &model) < 0) {
+    if (app_load_model_int(model_path, force_integer, &model) < 0) {
         svx_keyword_list_destroy(kl);
         return 1;
     }

@@ -55,6 +55,7 @@ static void usage(FILE *f)
             "Transcribes each FILE (any format libsndfile reads; '-' = raw s16le mono on stdin).\n"
             "Prints one line per file: 'FILE<TAB>TEXT', or JSON with --json.\n\n"
             "  -m, --model FILE    model (default: %s)\n"
+            APP_INTEGER_HELP
             "  -j, --jobs N        files processed in parallel (default 1)\n"
             "  --json              one JSON object per file: text, words with start/end/confidence\n"
             "  --greedy            CTC best path instead of lexicon beam search\n"
@@ -323,6 +324,7 @@ static char **read_words(const char *spec, int *n_out, char **storage)
 int cmd_transcribe(int argc, char **argv)
 {
     const char *model_path = NULL, *words_spec = NULL;
+    int force_integer = 0;
     long jobs_n = 1, beam = 0, raw_rate = 16000;
     int json = 0, greedy = 0, progress = -1, n_files = 0;
     char **files = calloc((size_t)argc + 1, sizeof(char *));
@@ -338,6 +340,8 @@ int cmd_transcribe(int argc, char **argv)
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!v) goto bad;
             model_path = v; i++;
+        } else if (!strcmp(a, "--integer")) {
+            force_integer = 1;
         } else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
             if (app_parse_int(a, v, 1, 64, &jobs_n) < 0) goto bad;
             i++;
@@ -372,7 +376,7 @@ int cmd_transcribe(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a closed stdout becomes a write error we report */
 
     svx_model *model;
-    if (app_load_model(model_path, NULL, &model) < 0) {
+    if (app_load_model_int(model_path, force_integer, &model) < 0) {
         free(files);
         return 1;
     }

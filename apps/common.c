@@ -72,6 +72,14 @@ int app_load_model(const char *path, const svx_model_options *opt, svx_model **o
     return rc;
 }
 
+int app_load_model_int(const char *path, int force_integer, svx_model **out)
+{
+    svx_model_options opt;
+    svx_model_options_default(&opt);
+    opt.force_integer = force_integer ? 1 : 0;
+    return app_load_model(path, &opt, out);
+}
+
 int app_parse_int(const char *opt, const char *val, long lo, long hi, long *out)
 {
     char *end;

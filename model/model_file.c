@@ -425,9 +425,13 @@ static int int_dims_error(const char *src, const char *layer, const tensor_entry
         snprintf(want, sizeof want, "%u x %u", rows, cols);
     else
         snprintf(want, sizeof want, "[%u]", rows);
-    return svx_fail(SVX_ERR_SHAPE, "%s: layer '%s' tensor '%s' has %u dims [%u%s%u], expected %s",
-                    src, layer, t->name, t->ndim, t->dims[0], t->ndim == 2 ? ", " : "",
-                    t->ndim == 2 ? t->dims[1] : 0u, want);
+    char got[48];
+    if (t->ndim == 2)
+        snprintf(got, sizeof got, "%u x %u", t->dims[0], t->dims[1]);
+    else
+        snprintf(got, sizeof got, "[%u]", t->dims[0]);
+    return svx_fail(SVX_ERR_SHAPE, "%s: layer '%s' tensor '%s' is %s, expected %s", src, layer,
+                    t->name, got, want);
 }
 
 /* An int8 (enc 4) or int32 (enc 5) tensor of shape [rows] (cols 0) or

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "test_model_fixture.h"
+#include "test_int_fixture.h"
 
 static const fx_enc k_mix[5] = {{SVX_ENC_F32, 32},
                                 {SVX_ENC_DENSESHIFT, 3},
@@ -459,6 +459,189 @@ static void test_same_bytes_as_python(void)
     free(c);
 }
 
+/* ---- the integer graph (FORMAT.md 1.1, types 16..19) ---- */
+
+/* Serialises d and loads it (force_integer as given): returns the code. */
+static int load_desc(const svx_model_desc *d, int force_integer, svx_model **keep)
+{
+    uint8_t *b = NULL;
+    size_t n;
+    CU_ASSERT_EQUAL_FATAL(svx_model_serialize(d, &b, &n, NULL), SVX_OK);
+    svx_model_options opt;
+    svx_model_options_default(&opt);
+    opt.force_integer = force_integer;
+    svx_model *m = NULL;
+    int rc = svx_model_load_memory(b, n, &opt, &m);
+    if (rc < 0)
+        CU_ASSERT_PTR_NULL(m);
+    if (keep)
+        *keep = m;
+    else
+        svx_model_destroy(m);
+    free(b);
+    return rc;
+}
+
+static void expect_ix(const ix_model *ix, int want, const char *text)
+{
+    int rc = load_desc(&ix->desc, 0, NULL);
+    if (rc != want)
+        printf("\n  expected %d, got %d: %s\n", want, rc, svx_last_error_message());
+    CU_ASSERT_EQUAL(rc, want);
+    if (text)
+        CU_ASSERT(msg_has(text));
+}
+
+static void test_integer_valid(void)
+{
+    ix_model ix;
+    fx_model fx;
+    svx_model *m;
+    ix_build(&ix);
+    /* integer only: runs integer without being asked, version 1.1 */
+    CU_ASSERT_EQUAL_FATAL(load_desc(&ix.desc, 0, &m), SVX_OK);
+    CU_ASSERT_EQUAL(svx_model_forms(m), SVX_MODEL_FORM_INTEGER);
+    CU_ASSERT_EQUAL(svx_model_is_integer(m), 1);
+    CU_ASSERT_EQUAL(svx_model_time_stride(m), 2);
+    CU_ASSERT_EQUAL(svx_model_n_symbols(m), FX_V);
+    char sum[4096];
+    CU_ASSERT(svx_model_summary(m, sum, sizeof sum) > 0);
+    CU_ASSERT(strstr(sum, "SVXM 1.1") != NULL);
+    CU_ASSERT(strstr(sum, "forms         integer (running: integer)") != NULL);
+    CU_ASSERT(strstr(sum, "int_gru") != NULL && strstr(sum, "23 PWL knots") != NULL);
+    /* tensor bytes: 8+8 f32; int8 weights 2x6, 3x18, 18x12, 18x6, 29x6; int32
+     * m/k/b of 2 + 3 + 18 + 18 + 29 rows and 2x23 knots */
+    size_t want = 64 + 12 + 54 + 216 + 108 + 174 + 4u * (3u * (2 + 3 + 36 + 29) + 46);
+    CU_ASSERT_EQUAL(svx_model_weight_bytes(m), want);
+    svx_model_destroy(m);
+    CU_ASSERT_EQUAL(load_desc(&ix.desc, 1, NULL), SVX_OK);
+
+    /* both forms: float unless force_integer */
+    fx_build(&fx, k_mix);
+    ix_build_both(&ix, &fx);
+    CU_ASSERT_EQUAL_FATAL(load_desc(&ix.desc, 0, &m), SVX_OK);
+    CU_ASSERT_EQUAL(svx_model_forms(m), SVX_MODEL_FORM_FLOAT | SVX_MODEL_FORM_INTEGER);
+    CU_ASSERT_EQUAL(svx_model_is_integer(m), 0);
+    svx_model_destroy(m);
+    CU_ASSERT_EQUAL_FATAL(load_desc(&ix.desc, 1, &m), SVX_OK);
+    CU_ASSERT_EQUAL(svx_model_is_integer(m), 1);
+    svx_model_destroy(m);
+    /* the float fixture alone: force_integer is refused, and it stays version 1.0 */
+    CU_ASSERT_EQUAL(load_desc(&fx.desc, 1, NULL), SVX_ERR_ENCODING);
+    CU_ASSERT(msg_has("carries only the float-activation graph"));
+    CU_ASSERT_EQUAL_FATAL(load_desc(&fx.desc, 0, &m), SVX_OK);
+    CU_ASSERT(svx_model_summary(m, sum, sizeof sum) > 0 && strstr(sum, "SVXM 1.0") != NULL);
+    svx_model_destroy(m);
+    fx_free(&fx);
+}
+
+static void test_integer_hostile(void)
+{
+    ix_model ix;
+    svx_layer_desc *L = ix.layers;
+    /* an unknown layer type (what a 1.0 reader says of a 1.1 file: types it
+     * does not know are refused, never skipped) */
+    ix_build(&ix); L[2].type = 20;
+    expect_ix(&ix, SVX_ERR_ENCODING, "has type 20");
+    /* order: the graph starts with int_input, ends with its only int_linear */
+    ix_build(&ix); { svx_layer_desc t = L[0]; L[0] = L[1]; L[1] = t; }
+    expect_ix(&ix, SVX_ERR_FORMAT, "must start with int_input");
+    ix_build(&ix); ix.desc.n_layers = 4;
+    expect_ix(&ix, SVX_ERR_FORMAT, "end with its only int_linear");
+    /* a float layer after the integer graph */
+    ix_build(&ix);
+    L[5] = (svx_layer_desc){SVX_LAYER_LOGSOFTMAX, "lsm", 1, {FX_V}, 0, {{0}}};
+    ix.desc.n_layers = 6;
+    expect_ix(&ix, SVX_ERR_FORMAT, "follows the integer graph");
+    /* parameters out of range */
+    ix_build(&ix); L[0].params[1] = 13;
+    expect_ix(&ix, SVX_ERR_SHAPE, "frac_bits = 13");
+    ix_build(&ix); L[1].params[10] = 2;
+    expect_ix(&ix, SVX_ERR_SHAPE, "w_kind = 2");
+    ix_build(&ix); L[2].params[3] = 5;
+    expect_ix(&ix, SVX_ERR_SHAPE, "f_out = 5");
+    ix_build(&ix); L[3].params[2] = -1;
+    expect_ix(&ix, SVX_ERR_SHAPE, "out_frac = -1");
+    ix_build(&ix); L[4].params[4] = 16;
+    expect_ix(&ix, SVX_ERR_SHAPE, "out_frac = 16");
+    /* widths: the last layer must give one score per symbol */
+    ix_build(&ix); L[4].params[1] = 28; L[4].t[0].rows = 28; L[4].t[1].rows = 28;
+    L[4].t[2].rows = 28; L[4].t[3].rows = 28;
+    expect_ix(&ix, SVX_ERR_SHAPE, "gives 28 scores per frame");
+    ix_build(&ix); L[3].params[0] = 11; L[3].t[0].cols = 11;
+    expect_ix(&ix, SVX_ERR_SHAPE, "takes 11 values per frame but receives 12");
+    /* tensor shapes and encodings */
+    ix_build(&ix); L[1].t[2].rows = 1;
+    expect_ix(&ix, SVX_ERR_SHAPE, "iconv1.k' is [1], expected [2]");
+    ix_build(&ix); L[1].t[1].enc = SVX_ENC_INT8;
+    expect_ix(&ix, SVX_ERR_ENCODING, "(mantissa) has encoding 4, expected 5 (int32)");
+    ix_build(&ix); L[4].t[0] = fx_vector(ix.mean, FX_V * IX_H);
+    expect_ix(&ix, SVX_ERR_ENCODING, "(int8 weights) has encoding 0, expected 4 (int8)");
+    /* values */
+    ix_build(&ix); ix.m1[1] = 32768;
+    expect_ix(&ix, SVX_ERR_FORMAT, "(mantissa) value 1 is 32768, expected -32767..32767");
+    ix_build(&ix); ix.kih[4] = 63;
+    expect_ix(&ix, SVX_ERR_FORMAT, "(shift) value 4 is 63, expected 0..62");
+    ix_build(&ix); ix.w2[7] = 17;
+    expect_ix(&ix, SVX_ERR_FORMAT, "(power-of-two codes) value 7 is 17, expected -16..16");
+    ix_build(&ix); ix.wo[3] = -128;
+    expect_ix(&ix, SVX_ERR_FORMAT, "(int8 weights) value 3 is -128, expected -127..127");
+    /* a row whose sum of |w| times the largest input can overflow int32:
+     * int_input(8) -> int_gru 8 -> 17 -> int_linear 17 -> 29, one w_hh row of
+     * seventeen codes 16 (17 * 2^15 * 4096 > 2^31); with 15 of them it loads */
+    {
+        enum { H = 17 };
+        static int8_t wih[3 * H * 8], whh[3 * H * H], wo[FX_V * H];
+        static int32_t mk[6][3 * H], mo[3][FX_V];
+        ix_build(&ix);
+        ix_codes(wih, 3 * H * 8, 3);
+        ix_codes(whh, 3 * H * H, 3);
+        ix_codes(wo, FX_V * H, 3);
+        for (int k = 0; k < 6; k += 3)
+            ix_requant(mk[k], mk[k + 1], mk[k + 2], 3 * H, 16, 100);
+        ix_requant(mo[0], mo[1], mo[2], FX_V, 16, 100);
+        L[1] = (svx_layer_desc){SVX_LAYER_INT_GRU, "big", 3, {8, H, 7}, 9,
+                                {ix_i8(wih, 3 * H, 8), ix_i8(whh, 3 * H, H), ix_i32(mk[0], 3 * H, 0),
+                                 ix_i32(mk[1], 3 * H, 0), ix_i32(mk[2], 3 * H, 0),
+                                 ix_i32(mk[3], 3 * H, 0), ix_i32(mk[4], 3 * H, 0),
+                                 ix_i32(mk[5], 3 * H, 0), ix_i32(ix.knots, 2, 23)}};
+        L[2] = (svx_layer_desc){SVX_LAYER_INT_LINEAR, "o", 5, {H, FX_V, 0, 0, 8}, 4,
+                                {ix_i8(wo, FX_V, H), ix_i32(mo[0], FX_V, 0), ix_i32(mo[1], FX_V, 0),
+                                 ix_i32(mo[2], FX_V, 0)}};
+        ix.desc.n_layers = 3;
+        for (int c = 0; c < 15; c++)
+            whh[2 * H + c] = 16;
+        expect_ix(&ix, SVX_OK, NULL);
+        whh[2 * H + 15] = whh[2 * H + 16] = 16;
+        expect_ix(&ix, SVX_ERR_SHAPE, "'big.w_hh' (w_hh) row 2: sum of |w| 557056 times the largest "
+                  "input 4096 can overflow");
+    }
+    /* PWL knots */
+    ix_build(&ix); ix.knots[5] = ix.knots[4];
+    expect_ix(&ix, SVX_ERR_FORMAT, "knot x[4] = -14336 is not below x[5]");
+    ix_build(&ix); ix.knots[23 + 3] = 5000;
+    expect_ix(&ix, SVX_ERR_FORMAT, "y[3] = 5000, expected 0..4096");
+    ix_build(&ix); ix.knots[0] = -(1 << 25);
+    expect_ix(&ix, SVX_ERR_FORMAT, "(PWL knots) value 0 is -33554432");
+    ix_build(&ix); L[3].t[8].rows = 1; L[3].t[8].cols = 46;
+    expect_ix(&ix, SVX_ERR_SHAPE, "(PWL knots) has 2 dims [1, 46], expected [2, 2..32]");
+    ix_build(&ix); L[3].t[8] = ix_i8(ix.w1, 2, 6);
+    expect_ix(&ix, SVX_ERR_ENCODING, "(PWL knots) has encoding 4, expected 5 (int32)");
+    /* both forms must agree on the time stride */
+    fx_model fx;
+    fx_build(&fx, k_mix);
+    ix_build_both(&ix, &fx);
+    L[8].params[6] = 1; /* iconv2 s_t 2 -> 1 */
+    expect_ix(&ix, SVX_ERR_SHAPE, "time stride is 2 but the integer graph's is 1");
+    fx_free(&fx);
+    /* an int8 tensor in a float layer */
+    fx_build(&fx, k_mix);
+    ix_build(&ix);
+    fx.layers[4].t[0] = ix_i8(ix.wo, FX_V, FX_H);
+    expect_desc(&fx, SVX_ERR_ENCODING, "integer-graph encoding 4");
+    fx_free(&fx);
+}
+
 void test_register_model_file(void);
 void test_register_model_file(void)
 {
@@ -470,6 +653,8 @@ void test_register_model_file(void)
         {"overflowing sizes/offsets, unknown encoding and layer type", test_overflowing_fields},
         {"non-finite floats and i8 -128", test_bad_values},
         {"C writer == Python writer, byte for byte (every encoding)", test_same_bytes_as_python},
+        {"integer graph: forms, path choice, sizes", test_integer_valid},
+        {"integer graph: hostile parameters, tensors, values, knots", test_integer_hostile},
     };
     tu_add_suite("model_file", tests, sizeof tests / sizeof tests[0]);
 }
