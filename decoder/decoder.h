@@ -197,6 +197,10 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
 void svx_kws_destroy(svx_kws *k);
 void svx_kws_reset(svx_kws *k);
 void svx_kws_push(svx_kws *k, const float *logprobs);
+/* A pause: pending peaks fire, then the search starts again as at the start
+ * of the stream (no partial keyword survives the pause, no refractory period
+ * reaches across it). Time, queued events and the drop count are kept. */
+void svx_kws_restart(svx_kws *k);
 /* End of input: frames after it count as boundary; pending peaks fire. */
 void svx_kws_flush(svx_kws *k);
 int svx_kws_next_event(svx_kws *k, svx_kws_event *ev);

@@ -283,6 +283,23 @@ void svx_kws_reset(svx_kws *k)
     k->flushed = 0;
 }
 
+static void emit(svx_kws *k, keyword *kw);
+
+void svx_kws_restart(svx_kws *k)
+{
+    for (int i = 0; i < k->n_kw; i++) {
+        keyword *kw = &k->kw[i];
+        if (kw->cand)
+            emit(k, kw);
+        for (int s = 0; s < kw->n_states; s++) {
+            kw->d[s] = s < k->ctx ? 0.0 : -INFINITY;
+            kw->beg[s] = kw->end[s] = k->t;
+        }
+        kw->raw = -INFINITY;
+        kw->has_event = 0;
+    }
+}
+
 static void emit(svx_kws *k, keyword *kw)
 {
     kw->cand = 0;

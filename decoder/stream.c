@@ -1,6 +1,7 @@
 /* svx_stream: front end -> acoustic model state -> one decoder, push audio,
  * pull words and keyword events. Everything is allocated by create; push,
  * flush and reset never allocate. */
+#include "../model/model.h"
 #include "decoder.h"
 #include "svx_internal.h"
 
@@ -32,8 +33,17 @@ struct svx_stream {
     uint64_t n_samples;
     int flushed;
     int silence_reset_frames;     /* 0: never reset the model state on pauses */
-    int silent_run;               /* consecutive output frames with blank >= 0.99 */
+    int silent_run;               /* silent output frames in a row, capped at silence_reset_frames */
+    int warmup_frames;            /* first output frames whose input reaches before the start */
+    uint64_t n_out;               /* output frames since the start */
+    float *hist;                  /* ring of the last n_hist input feature frames */
+    int n_hist;                   /* frames replayed when a pause ends: k * time_stride + 1 */
+    uint64_t n_in;                /* input feature frames since the start */
 };
+
+static int warmup_outputs(const svx_model *m);
+#define PAUSE_EXIT_BLANK_LOGP (-0.10536f)  /* ln 0.9 */
+#define PAUSE_REPLAY_S 0.4        /* input replayed into a fresh state when a pause ends */
 
 void svx_stream_config_default(svx_stream_config *cfg)
 {
@@ -101,9 +111,18 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     s->silence_reset_frames = (int)lround(cfg->silence_reset_s / s->frame_s);
     if (cfg->silence_reset_s > 0 && s->silence_reset_frames < 1)
         s->silence_reset_frames = 1;
+    s->silent_run = s->silence_reset_frames;       /* the start counts as a pause */
+    s->warmup_frames = warmup_outputs(m);
+    {
+        const int S = svx_model_time_stride(m) > 0 ? svx_model_time_stride(m) : 1;
+        const double in_s = s->frame_s / S;          /* seconds per input frame */
+        int k = (int)lround(PAUSE_REPLAY_S / in_s) / S;
+        s->n_hist = (k < 1 ? 1 : k) * S + 1;
+    }
     s->frames = malloc((size_t)STREAM_CHUNK_FRAMES * (size_t)s->n_mels * sizeof *s->frames);
     s->lp = malloc((size_t)s->n_symbols * sizeof *s->lp);
-    if (!s->frames || !s->lp) {
+    s->hist = malloc((size_t)s->n_hist * (size_t)s->n_mels * sizeof *s->hist);
+    if (!s->frames || !s->lp || !s->hist) {
         rc = svx_fail(SVX_ERR_NO_MEMORY, "svx_stream_create: out of memory");
         goto fail;
     }
@@ -151,6 +170,7 @@ void svx_stream_destroy(svx_stream *s)
     svx_frontend_destroy(s->fe);
     free(s->frames);
     free(s->lp);
+    free(s->hist);
     free(s->pend);
     free(s);
 }
@@ -169,7 +189,9 @@ void svx_stream_reset(svx_stream *s)
         svx_kws_reset(s->kws);
     s->n_samples = 0;
     s->flushed = 0;
-    s->silent_run = 0;
+    s->silent_run = s->silence_reset_frames;   /* the start counts as a pause */
+    s->n_out = 0;
+    s->n_in = 0;
 }
 
 static void decode_frame(svx_stream *s, const float *lp)
@@ -180,6 +202,85 @@ static void decode_frame(svx_stream *s, const float *lp)
         svx_beam_push(s->beam, lp);
     else
         svx_kws_push(s->kws, lp);
+}
+
+/* Output frames at the start of a stream whose convolution windows reach
+ * before its first input frame (zero padding): ceil(H / S), with H the input
+ * frames of history the convolutions look back and S their total time stride. */
+static int warmup_outputs(const svx_model *m)
+{
+    int64_t hist = 0, stride = 1;
+    if (m->use_int) {
+        for (int i = 0; i < m->n_int_layers; i++)
+            if (m->int_layers[i].type == SVX_LAYER_INT_CONV2D) {
+                hist += ((int64_t)m->int_layers[i].conv.k_t - 1) * stride;
+                stride *= m->int_layers[i].s_t > 0 ? m->int_layers[i].s_t : 1;
+            }
+    } else {
+        for (int i = 0; i < m->n_layers; i++)
+            if (m->layers[i].type == SVX_LAYER_CONV2D) {
+                hist += ((int64_t)m->layers[i].k_t - 1) * stride;
+                stride *= m->layers[i].s_t > 0 ? m->layers[i].s_t : 1;
+            }
+    }
+    int64_t w = (hist + stride - 1) / stride;
+    return w > 1000 ? 1000 : (int)w;
+}
+
+/* Pauses. An output frame is silent when its blank probability is >= 0.99;
+ * after silence_reset_frames silent frames in a row the stream is in a pause.
+ * At every frame of a pause, after that frame is decoded, the model's
+ * recurrent state is zeroed and the keyword search restarts
+ * (svx_kws_restart). The pause ends at a frame whose blank probability is
+ * < 0.9; there the model state is rebuilt from a fresh state over the last
+ * PAUSE_REPLAY_S of input (replay) and that frame's output recomputed. So
+ * everything after a pause is a function of the audio since shortly before
+ * it ended: it is what a fresh stream whose audio starts inside that pause
+ * computes. The start of a stream counts as a pause, and its first
+ * warmup_frames outputs, computed on zero padding, cannot end it. A long run
+ * and the same audio cut into pieces inside pauses (at least PAUSE_REPLAY_S
+ * before the speech, at multiples of the model's output step) give
+ * bit-identical results, and the model's state cannot drift over days of
+ * listening: it starts afresh after every pause. */
+static int in_pause(const svx_stream *s)
+{
+    return s->silence_reset_frames > 0 && s->silent_run >= s->silence_reset_frames;
+}
+
+/* The pause ends at this output frame: the model state becomes what a fresh
+ * stream has after the last n_hist input frames (the current one included),
+ * and lp is recomputed from it, so the words after a pause are heard with
+ * their onset, as training heard utterances start. n_hist = k * stride + 1
+ * keeps the convolution's output phase. Returns 0, or a negative error. */
+static int replay(svx_stream *s)
+{
+    const uint64_t avail = s->n_in < (uint64_t)s->n_hist ? s->n_in : (uint64_t)s->n_hist;
+    const int n = (int)avail;
+    svx_model_state_reset(s->ms);
+    int r = 0;
+    for (int i = 0; i < n; i++) {
+        const uint64_t f = s->n_in - avail + (uint64_t)i;
+        r = svx_model_state_push(s->ms, s->hist + (size_t)(f % (uint64_t)s->n_hist) *
+                                 (size_t)s->n_mels, s->lp);
+        if (r < 0)
+            return r;
+    }
+    return SVX_OK;
+}
+
+static void pause_step(svx_stream *s)
+{
+    if (s->silence_reset_frames <= 0)
+        return;
+    const float b = s->lp[0];
+    if (!in_pause(s)) {
+        s->silent_run = b >= SILENT_BLANK_LOGP ? s->silent_run + 1 : 0;
+    }
+    if (in_pause(s)) {
+        svx_model_state_reset_recurrent(s->ms);
+        if (s->kws)
+            svx_kws_restart(s->kws);
+    }
 }
 
 int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
@@ -199,18 +300,27 @@ int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
         if (got < 0)
             return got;
         for (int i = 0; i < got; i++) {
-            int r = svx_model_state_push(s->ms, s->frames + (size_t)i * (size_t)s->n_mels, s->lp);
+            const float *fr = s->frames + (size_t)i * (size_t)s->n_mels;
+            memcpy(s->hist + (size_t)(s->n_in % (uint64_t)s->n_hist) * (size_t)s->n_mels, fr,
+                   (size_t)s->n_mels * sizeof *fr);
+            s->n_in++;
+            int r = svx_model_state_push(s->ms, fr, s->lp);
             if (r < 0)
                 return r;
             if (r == 1) {
+                const uint64_t n = s->n_out++;
+                /* A pause ends at a frame whose blank probability is < 0.9
+                 * (hysteresis: outputs from a zeroed state are less sure of
+                 * blank than 0.99 and must not end the pause they are in);
+                 * outputs on the start's zero padding cannot end it. */
+                if (in_pause(s) && s->lp[0] < PAUSE_EXIT_BLANK_LOGP &&
+                    n >= (uint64_t)s->warmup_frames) {
+                    s->silent_run = 0;
+                    if ((r = replay(s)) < 0)
+                        return r;
+                }
                 decode_frame(s, s->lp);
-                /* A long pause: start the recurrent state afresh. The model is
-                 * trained on utterances that start from zero state; over a long
-                 * stream its state otherwise drifts and keywords after pauses
-                 * score lower than the same keywords in a fresh stream. */
-                s->silent_run = s->lp[0] >= SILENT_BLANK_LOGP ? s->silent_run + 1 : 0;
-                if (s->silence_reset_frames > 0 && s->silent_run == s->silence_reset_frames)
-                    svx_model_state_reset_recurrent(s->ms);
+                pause_step(s);
             }
         }
         if (used == 0 && got == 0)

@@ -321,10 +321,16 @@ typedef struct {
     const svx_keyword *keywords;   /* for SVX_DECODE_KWS */
     int n_keywords;
     double refractory_s;           /* KWS: minimum gap between events of one keyword, 1.0 */
-    double silence_reset_s;        /* after this long a run of output frames whose blank
-                                      probability is >= 0.99, the acoustic model's recurrent
-                                      state is reset (a pause starts it afresh, as a new
-                                      utterance would); 0 disables. Default 0.5 */
+    double silence_reset_s;        /* a pause: this long a run of output frames whose blank
+                                      probability is >= 0.99. In a pause the acoustic model's
+                                      recurrent state is held at zero and the keyword search
+                                      restarts (no partial keyword or refractory period
+                                      reaches across it); it ends at an output frame whose
+                                      blank probability is < 0.9, where the state is rebuilt
+                                      from zero over the last 0.4 s of input. What follows a
+                                      pause is thus computed as in a fresh stream started
+                                      inside it; the start of a stream counts as a pause.
+                                      0 disables. Default 0.5 */
 } svx_stream_config;
 
 void svx_stream_config_default(svx_stream_config *cfg);

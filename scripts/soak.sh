@@ -10,13 +10,13 @@
 #   KEYWORDS (yes,no,up,down,left,right,on,off,stop,go), OUT (build/soak),
 #   SAMPLE_S (0.5: seconds between /proc samples).
 #
-# Audio: every samples/*.wav followed by 1 s of silence, repeated to one
+# Audio: every samples/*.wav with 0.5 s of silence before and after, repeated to one
 # block of BLOCK_S (about 60) seconds. listen reads LISTEN_MIN minutes of
 # blocks as raw PCM from a pipe (no 230 MB file); transcribe gets
 # TRANSCRIBE_MIN copies of the block as a batch (-j 2).
 # "Pieces": the block run through listen on its own, its detections shifted
-# by each block's start, must equal the long run's detections (keyword and
-# start time within 0.02 s) — a long run must not drift from a fresh one.
+# by each block's start, must equal the long run's detections (keyword,
+# start, end and score) — a long run must not drift from a fresh one.
 # Results: OUT/summary.txt (and rss-*.tsv: seconds, VmRSS kB, open fds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ say() { echo "soak: $*" | tee -a "$summary"; }
 # ---- one block of audio
 parts=()
 for f in samples/*.wav; do
-    sox "$f" -r 16000 -c 1 -b 16 -e signed "$OUT/part-$(basename "$f")" pad 0 1.0
+    sox "$f" -r 16000 -c 1 -b 16 -e signed "$OUT/part-$(basename "$f")" pad 0.5 0.5
     parts+=("$OUT/part-$(basename "$f")")
 done
 sox "${parts[@]}" "$OUT/round.wav"
@@ -43,11 +43,19 @@ round_s=$(soxi -D "$OUT/round.wav")
 reps=$(python3 -c "import math; print(max(1, round(60 / $round_s)))")
 rounds=()
 for _ in $(seq "$reps"); do rounds+=("$OUT/round.wav"); done
-sox "${rounds[@]}" "$OUT/block.wav"
+sox "${rounds[@]}" "$OUT/block-unaligned.wav"
+# Blocks are cut inside a pause (0.5 s of silence on each side of every
+# sample) and are a whole number of the model's 20 ms output steps (320
+# samples), so that block k of the long run sees its frames at the same
+# sample offsets as a run of the block alone.
+n_samp=$(soxi -s "$OUT/block-unaligned.wav")
+pad=$(( (320 - n_samp % 320) % 320 ))
+sox "$OUT/block-unaligned.wav" "$OUT/block.wav" pad 0 "${pad}s"
+rm -f "$OUT/block-unaligned.wav"
 rm -f "${parts[@]}"
 block_s=$(soxi -D "$OUT/block.wav")
 sox "$OUT/block.wav" -t raw -r 16000 -c 1 -b 16 -e signed -L "$OUT/block.raw"
-say "block: $block_s s ($reps rounds of samples/*.wav with 1 s gaps)"
+say "block: $block_s s ($reps rounds of samples/*.wav with 1 s gaps, $(soxi -s "$OUT/block.wav") samples)"
 
 # Samples VmRSS and the number of open descriptors of PID until it exits.
 watch_proc() {
@@ -99,22 +107,25 @@ def parse(path):
     for line in open(path):
         f = line.split()
         if len(f) >= 5 and f[1] == "s" and f[3] == "s":
-            ev.append((f[4], float(f[0])))
+            ev.append((f[4], float(f[0]), float(f[2]), f[-1]))
     return ev
 long_ev = parse(sys.argv[1])
 block = parse(sys.argv[2])
 block_s, n = float(sys.argv[3]), int(sys.argv[4])
-pieces = [(k, t + i * block_s) for i in range(n) for (k, t) in block]
-def match(a, b, tol=0.02):
-    # events of a found in b (same keyword, start within tol)
+pieces = [(k, t + i * block_s, e + i * block_s, sc) for i in range(n) for (k, t, e, sc) in block]
+def match(a, b, tol=0.0105):
+    # events of a found in b: same keyword and score as printed, start and end
+    # within tol (the printed times have 10 ms resolution; the block offset
+    # is added in floating point)
     j, hit = 0, 0
     b = sorted(b, key=lambda e: e[1])
     used = [False] * len(b)
-    for k, t in sorted(a, key=lambda e: e[1]):
+    for k, t, e, sc in sorted(a, key=lambda e: e[1]):
         while j < len(b) and b[j][1] < t - tol:
             j += 1
         for m in range(j, min(len(b), j + 20)):
-            if not used[m] and b[m][0] == k and abs(b[m][1] - t) <= tol:
+            if (not used[m] and b[m][0] == k and abs(b[m][1] - t) <= tol
+                    and abs(b[m][2] - e) <= tol and b[m][3] == sc):
                 used[m] = True; hit += 1; break
     return hit
 common = match(long_ev, pieces)
@@ -125,7 +136,7 @@ print("soak: detections: long run %d, pieces %d (block alone: %d per block), in 
 # Where do they differ: per block index
 if common != len(long_ev) or common != len(pieces):
     per = [0] * n
-    for k, t in long_ev:
+    for k, t, e, sc in long_ev:
         i = min(n - 1, int(t // block_s)); per[i] += 1
     print("soak: long-run detections per block: first %s ... last %s (block alone: %d)"
           % (per[:5], per[-5:], len(block)))

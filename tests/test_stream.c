@@ -603,6 +603,136 @@ static void test_stream_bundled_model_samples(void)
     svx_model_destroy(m);
 }
 
+/* ---- pauses: a long stream == the same audio cut into pieces inside pauses */
+
+enum { PZ_MAX_EV = 64 };
+typedef struct {
+    char kw[64];
+    long beg, end;             /* output frames */
+    float score;
+} pz_event;
+
+/* Runs audio x through a fresh keyword stream (or greedy, kw == NULL, text
+ * into text); returns the number of events (frames relative to the start). */
+static int pz_run(svx_model *m, const svx_keyword *kw, int n_kw, const float *x, size_t n,
+                  pz_event *ev, char *text, size_t text_cap)
+{
+    svx_stream_config cfg;
+    svx_stream_config_default(&cfg);
+    cfg.mode = kw ? SVX_DECODE_KWS : SVX_DECODE_GREEDY;
+    cfg.keywords = kw;
+    cfg.n_keywords = n_kw;
+    svx_stream *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(svx_stream_create(m, &cfg, &st), SVX_OK);
+    const double fs = svx_stream_frame_seconds(st);
+    int k = 0;
+    svx_kws_event e;
+    for (size_t off = 0; off < n; off += 4000) {
+        CU_ASSERT_EQUAL(svx_stream_push(st, x + off, n - off < 4000 ? n - off : 4000), SVX_OK);
+        while (svx_stream_next_event(st, &e) == 1 && k < PZ_MAX_EV) {
+            snprintf(ev[k].kw, sizeof ev[k].kw, "%s", e.keyword);
+            ev[k].beg = lround(e.start_s / fs);
+            ev[k].end = lround(e.end_s / fs);
+            ev[k++].score = e.score;
+        }
+    }
+    svx_stream_flush(st);
+    while (svx_stream_next_event(st, &e) == 1 && k < PZ_MAX_EV) {
+        snprintf(ev[k].kw, sizeof ev[k].kw, "%s", e.keyword);
+        ev[k].beg = lround(e.start_s / fs);
+        ev[k].end = lround(e.end_s / fs);
+        ev[k++].score = e.score;
+    }
+    if (text)
+        svx_stream_get_text(st, text, text_cap);
+    svx_stream_destroy(st);
+    return k;
+}
+
+static void test_stream_pauses_pieces(void)
+{
+    svx_model *m = NULL;
+    if (svx_model_load("models/default.svxm", &m) < 0) {
+        printf("(skipped: models/default.svxm: %s) ", svx_last_error_message());
+        return;
+    }
+    const svx_frontend_params *fp = svx_model_frontend(m);
+    /* a piece: 0.5 s of silence, a sample, 0.5 s of silence, padded to whole
+     * output steps so that every piece starts on the model's output grid */
+    const size_t step = (size_t)fp->hop_length * (size_t)svx_model_time_stride(m);
+    static const char *const files[] = {"samples/no_yes_no.wav", "samples/up_down.wav",
+                                        "samples/on_off_stop.wav", "samples/left_right_go.wav"};
+    enum { NP = 4, NL = 6, MAXP = RATE * 8 };
+    static const int order[NL] = {0, 1, 2, 3, 0, 2};
+    float *piece[NP];
+    size_t len[NP], total = 0;
+    for (int i = 0; i < NP; i++) {
+        piece[i] = calloc(MAXP, sizeof(float));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(piece[i]);
+        svx_audio_reader *rd;
+        CU_ASSERT_EQUAL_FATAL(svx_audio_open_file(files[i], fp->sample_rate_hz, &rd), SVX_OK);
+        size_t n = RATE / 2;
+        long r;
+        while (n < MAXP - RATE && (r = svx_audio_read(rd, piece[i] + n, MAXP - RATE - n)) > 0)
+            n += (size_t)r;
+        svx_audio_close(rd);
+        n += RATE / 2;
+        len[i] = (n + step - 1) / step * step;
+    }
+    for (int j = 0; j < NL; j++)
+        total += len[order[j]];
+    float *all = malloc(total * sizeof *all);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+    size_t at = 0;
+    for (int j = 0; j < NL; j++) {
+        memcpy(all + at, piece[order[j]], len[order[j]] * sizeof *all);
+        at += len[order[j]];
+    }
+    svx_keyword_list *kl = NULL;
+    CU_ASSERT_EQUAL_FATAL(svx_keywords_from_csv("yes,no,up,down,left,right,on,off,stop,go", 0.5f,
+                                                &kl), SVX_OK);
+    const svx_keyword *kw = svx_keyword_list_items(kl);
+    const int n_kw = svx_keyword_list_count(kl);
+
+    static pz_event one[NP][PZ_MAX_EV], lng[PZ_MAX_EV];
+    int n_one[NP], expect = 0;
+    char txt_one[NP][256], txt_all[1024], joined[1024] = "";
+    for (int i = 0; i < NP; i++) {
+        n_one[i] = pz_run(m, kw, n_kw, piece[i], len[i], one[i], NULL, 0);
+        pz_run(m, NULL, 0, piece[i], len[i], one[i] + PZ_MAX_EV - 1, txt_one[i], sizeof txt_one[i]);
+    }
+    int n_all = pz_run(m, kw, n_kw, all, total, lng, NULL, 0);
+    static pz_event scratch[PZ_MAX_EV];
+    pz_run(m, NULL, 0, all, total, scratch, txt_all, sizeof txt_all);
+    /* every event of every piece, shifted by the piece's start, in order */
+    int k = 0, same = 1;
+    long off = 0;
+    for (int j = 0; j < NL; j++) {
+        const int p = order[j];
+        for (int e = 0; e < n_one[p]; e++, k++) {
+            expect++;
+            if (k >= n_all || strcmp(lng[k].kw, one[p][e].kw) || lng[k].beg != one[p][e].beg + off ||
+                lng[k].end != one[p][e].end + off || lng[k].score != one[p][e].score)
+                same = 0;
+        }
+        off += (long)(len[p] / step);
+        if (txt_one[p][0])
+            snprintf(joined + strlen(joined), sizeof joined - strlen(joined), "%s%s",
+                     joined[0] ? " " : "", txt_one[p]);
+    }
+    printf("(pieces alone: %d events; one long stream: %d; identical: %s; text \"%s\") ", expect,
+           n_all, same && n_all == expect ? "yes" : "no", txt_all);
+    CU_ASSERT(expect >= NL);
+    CU_ASSERT_EQUAL(n_all, expect);
+    CU_ASSERT(same);
+    CU_ASSERT_STRING_EQUAL(txt_all, joined);
+    svx_keyword_list_destroy(kl);
+    for (int i = 0; i < NP; i++)
+        free(piece[i]);
+    free(all);
+    svx_model_destroy(m);
+}
+
 static void free_model(void)
 {
     svx_model_destroy(g_model);
@@ -623,6 +753,7 @@ void test_register_stream(void)
         {"get_text, take_words, vocabulary", test_stream_text_and_take},
         {"bad configs, keywords, audio", test_stream_errors},
         {"bundled model on samples/", test_stream_bundled_model_samples},
+        {"pauses: one long stream == its pieces, bit for bit", test_stream_pauses_pieces},
         {"cleanup", test_stream_cleanup},
     };
     tu_add_suite("stream", tests, sizeof tests / sizeof tests[0]);
