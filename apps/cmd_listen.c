@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../audio/capture_internal.h"
 #include "cli.h"
 #include "common.h"
 
@@ -169,7 +170,16 @@ int cmd_listen(int argc, char **argv)
     long detections = 0;
     int status = 0;
     double t0 = now_s(), audio_s = 0;
+    /* Fault injection for the tests (tests/test_cli_listen.c): after this
+     * many seconds of captured audio the device's stream is aborted, as a
+     * failing or unplugged device does. Not for users; ignored with --input. */
+    const char *fault = getenv("SHIFTVOX_TEST_DEVICE_FAIL_S");
+    double fail_at = fault && cap ? atof(fault) : -1;
     while (!g_stop) {
+        if (fail_at >= 0 && audio_s >= fail_at) {
+            svx_capture_fault_abort(cap);
+            fail_at = -1;
+        }
         long n;
         size_t want = CHUNK;
         if (max_seconds > 0) {

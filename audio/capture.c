@@ -283,6 +283,12 @@ void svx_capture_detached_push(svx_capture *cap, const void *frames, unsigned lo
 
 void svx_capture_detached_finish(svx_capture *cap) { capture_finished(cap); }
 
+void svx_capture_fault_abort(svx_capture *cap)
+{
+    if (cap && cap->stream)
+        Pa_AbortStream(cap->stream);
+}
+
 int svx_capture_open(const svx_capture_config *cfg_in, svx_capture **out)
 {
     if (out)

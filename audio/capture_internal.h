@@ -15,4 +15,10 @@ void svx_capture_detached_push(svx_capture *cap, const void *frames, unsigned lo
 /* Marks the stream as finished, as PortAudio's finished callback does. */
 void svx_capture_detached_finish(svx_capture *cap);
 
+/* Fault injection on a real device: aborts its PortAudio stream underneath
+ * the reader, which is what PortAudio does when a device fails or is
+ * unplugged (the stream stops, its finished callback runs). Later reads
+ * return what the ring still holds, then SVX_ERR_DEVICE. */
+void svx_capture_fault_abort(svx_capture *cap);
+
 #endif

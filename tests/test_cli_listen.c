@@ -232,6 +232,46 @@ static void test_overload_cli(void)
 #define STALL_TO_S 5.0
 #define RING_S 1.0
 
+/* A device that fails mid-run: the stream is aborted underneath the reader
+ * after 1 s (SHIFTVOX_TEST_DEVICE_FAIL_S, what PortAudio does when a device
+ * fails or is unplugged). listen must say which device stopped, print its
+ * summary and exit 1, without crashing or hanging. */
+static void test_device_vanishes(void)
+{
+    if (!have_listen() || !have_default_model())
+        return;
+    size_t n = 0;
+    float *x = yes_signal(&n, 30);
+    CU_ASSERT_FATAL(x != NULL);
+    int16_t *s = malloc(n * sizeof *s);
+    CU_ASSERT_FATAL(s != NULL);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (int16_t)lrintf(x[i] * 32767.0f);
+    char raw[256], conf[256], cmd[1024], bin[512], out_path[256], err_path[256], err[8192];
+    tu_tmp_path(raw, sizeof raw, "listen-vanish.raw");
+    CU_ASSERT_FATAL(tu_write_file(raw, s, n * sizeof *s) == 0);
+    free(s);
+    free(x);
+    CU_ASSERT_FATAL(write_alsa_conf(conf, sizeof conf, raw) == 0);
+    tu_tmp_path(out_path, sizeof out_path, "listen-vanish.out");
+    tu_tmp_path(err_path, sizeof err_path, "listen-vanish.err");
+    snprintf(cmd, sizeof cmd, "env ALSA_CONFIG_PATH=%s SHIFTVOX_TEST_DEVICE_FAIL_S=1 "
+             "%s listen -m %s -k yes -d filemic --seconds 20", conf,
+             cli_bin_device(bin, sizeof bin), DEFAULT_MODEL);
+    int rc = cli_run(cmd, out_path, err_path, 60);
+    cli_read(err_path, err, sizeof err);
+    const char *msg = strstr(err, "filemic: the audio stream stopped");
+    const char *sum = strstr(err, "listen: ");
+    double audio_s = -1;
+    if (sum)
+        sscanf(sum, "listen: %lf s of audio", &audio_s);
+    printf("\n  device aborted after 1 s: exit %d, '%.80s', summary '%.60s'", rc,
+           msg ? msg : "(no message)", sum ? sum : "(none)");
+    CU_ASSERT(rc == 1);
+    CU_ASSERT_PTR_NOT_NULL(msg);
+    CU_ASSERT(sum != NULL && audio_s >= 1.0 && audio_s < 20.0);
+}
+
 static void test_stall_resume(void)
 {
     if (!have_default_model())
@@ -392,6 +432,7 @@ void test_register_cli_listen(void)
         {"stdout on /dev/full: clear error, exit 1", test_dev_full},
         {"stdout a closed pipe: clear error, exit 1", test_closed_stdout},
         {"capture device missing or failing to open: clear error, exit 1", test_device_fails},
+        {"capture device failing mid-run: clear error, summary, exit 1", test_device_vanishes},
         {"unpaced capture device: overruns counted and reported, clean end", test_overload_cli},
         {"stalled consumer: exact overrun count, detection resumes", test_stall_resume},
         {"one long stream detects what its pieces detect", test_long_vs_pieces},
