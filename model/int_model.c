@@ -11,14 +11,6 @@ static int32_t sat32(int64_t v)
     return (int32_t)v;
 }
 
-/* floor(v / 2^s) for s in [0, 63], without relying on the implementation-
- * defined right shift of negative values. */
-static int64_t floor_shift(int64_t v, int s)
-{
-    if (v >= 0) return v >> s;
-    return ~((~v) >> s);
-}
-
 /* floor(num / den) for den > 0. */
 static int64_t floor_div(int64_t num, int64_t den)
 {
@@ -27,7 +19,8 @@ static int64_t floor_div(int64_t num, int64_t den)
     return q;
 }
 
-int32_t svx_int_rshift_round(int64_t x, int shift)
+/* Rule 1, inlined in this file's loops; svx_int_rshift_round is its public name. */
+static inline int32_t rshift_round(int64_t x, int shift)
 {
     if (shift <= 0) {
         int s = -shift;
@@ -39,27 +32,41 @@ int32_t svx_int_rshift_round(int64_t x, int shift)
         return sat32(x < 0 ? -mag : mag);
     }
     if (shift > 62) shift = 62;
-    /* x is at most 2^62 in magnitude for every caller; the bias cannot overflow */
-    return sat32(floor_shift(x + ((int64_t)1 << (shift - 1)), shift));
+    /* floor((x + 2^(s-1)) / 2^s) without a sign branch (ReLU outputs make it
+     * unpredictable) and without shifting a negative value: for |x| < 2^62,
+     * u = x + 2^(s-1) + 2^62 lies in [0, 2^64) and 2^62 is a multiple of 2^s,
+     * so floor(u / 2^s) - 2^(62-s) is the same floor. */
+    uint64_t u = (uint64_t)x + ((uint64_t)1 << (shift - 1)) + ((uint64_t)1 << 62);
+    return sat32((int64_t)(u >> shift) - ((int64_t)1 << (62 - shift)));
 }
 
-int8_t svx_int_sat8(int32_t x)
+int32_t svx_int_rshift_round(int64_t x, int shift) { return rshift_round(x, shift); }
+
+static inline int8_t sat8(int32_t x)
 {
     if (x > 127) return 127;
     if (x < -127) return -127;
     return (int8_t)x;
 }
 
-int16_t svx_int_sat16(int32_t x)
+static inline int16_t sat16(int32_t x)
 {
     if (x > 32767) return 32767;
     if (x < -32767) return -32767;
     return (int16_t)x;
 }
 
+int8_t svx_int_sat8(int32_t x) { return sat8(x); }
+int16_t svx_int_sat16(int32_t x) { return sat16(x); }
+
+static inline int32_t requant(int32_t acc, int32_t mantissa, int shift)
+{
+    return rshift_round((int64_t)acc * mantissa, shift);
+}
+
 int32_t svx_int_requant(int32_t acc, int32_t mantissa, int shift)
 {
-    return svx_int_rshift_round((int64_t)acc * mantissa, shift);
+    return requant(acc, mantissa, shift);
 }
 
 /* +-(x << p) for code c, branch-free (random signs defeat branch prediction)
@@ -169,23 +176,33 @@ void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, 
 {
     size_t n_win = c->c_in * c->k_t * c->k_f;
     for (size_t g = 0; g < c->f_out; g++) {
-        size_t i = 0;
+        /* input columns g*s_f - p_f + kf, zero outside [0, f_in): kf in [lo, hi) inside */
+        size_t g0 = g * c->s_f;
+        size_t lo = g0 < c->p_f ? c->p_f - g0 : 0;
+        size_t hi = g0 >= c->f_in + c->p_f ? 0 : c->f_in + c->p_f - g0;
+        if (hi > c->k_f) hi = c->k_f;
+        if (hi < lo) hi = lo;
+        int8_t *w = win;
         for (size_t ch = 0; ch < c->c_in; ch++)
-            for (size_t t = 0; t < c->k_t; t++)
-                for (size_t kf = 0; kf < c->k_f; kf++) {
-                    /* input column g*s_f - p_f + kf; zero outside [0, f_in) */
-                    size_t col = g * c->s_f + kf;
-                    int in = col >= c->p_f && col - c->p_f < c->f_in;
-                    win[i++] = in ? hist[(t * c->c_in + ch) * c->f_in + (col - c->p_f)] : 0;
-                }
-        if (c->w_pow2)
+            for (size_t t = 0; t < c->k_t; t++, w += c->k_f) {
+                /* input column of kf = lo: g0 + lo - p_f >= 0 */
+                const int8_t *src = hist + (t * c->c_in + ch) * c->f_in + (g0 + lo - c->p_f);
+                for (size_t kf = 0; kf < lo; kf++) w[kf] = 0;
+                for (size_t kf = lo; kf < hi; kf++) w[kf] = src[kf - lo];
+                for (size_t kf = hi; kf < c->k_f; kf++) w[kf] = 0;
+            }
+        if (c->w_vals)
+            /* rows padded to cols_pad with zero weights; win's tail is zero */
+            svx_int_pow2_values_matvec_i8_avx2(c->w_vals, c->c_out, c->cols_pad ? c->cols_pad : n_win,
+                                               win, acc);
+        else if (c->w_pow2)
             svx_int_pow2_matvec_i8(c->w, c->c_out, n_win, win, acc);
         else
             svx_int_i8_matvec_i8(c->w, c->c_out, n_win, win, acc);
         for (size_t o = 0; o < c->c_out; o++) {
-            int32_t v = sat32((int64_t)svx_int_requant(acc[o], c->m[o], c->k[o]) + c->b[o]);
+            int32_t v = sat32((int64_t)requant(acc[o], c->m[o], c->k[o]) + c->b[o]);
             if (c->relu && v < 0) v = 0;
-            y[o * c->f_out + g] = svx_int_sat8(v);
+            y[o * c->f_out + g] = sat8(v);
         }
     }
 }
@@ -197,7 +214,7 @@ int svx_int_pwl_init(svx_int_pwl *pwl, int n_knots, const int32_t *x, const int3
         if (x[k] >= x[k + 1]) return -1;
     pwl->n_knots = n_knots;
     for (int k = 0; k < SVX_INT_PWL_MAX_KNOTS; k++) {
-        pwl->x[k] = k < n_knots ? x[k] : 0;
+        pwl->x[k] = k < n_knots ? x[k] : INT32_MAX; /* the search in pwl_eval relies on it */
         pwl->y[k] = k < n_knots ? y[k] : 0;
         pwl->slope[k] = 0;
     }
@@ -223,14 +240,18 @@ int svx_int_pwl_default_sigmoid(svx_int_pwl *pwl)
     return svx_int_pwl_init(pwl, 23, default_sig_x, default_sig_y);
 }
 
-int32_t svx_int_pwl_eval(const svx_int_pwl *pwl, int32_t x)
+static inline int32_t pwl_eval(const svx_int_pwl *pwl, int32_t x)
 {
     int n = pwl->n_knots;
     if (x < pwl->x[0]) return pwl->y[0];
     if (x >= pwl->x[n - 1]) return pwl->y[n - 1];
+    /* the segment: the largest k <= n - 2 with x_k <= x. Branch-free binary
+     * search: x[] past the last knot holds INT32_MAX (svx_int_pwl_init), and
+     * x < x_{n-1} here, so k never passes n - 2. */
     int k = 0;
-    while (k + 2 < n && x >= pwl->x[k + 1]) k++;
-    int32_t v = pwl->y[k] + svx_int_rshift_round((int64_t)(x - pwl->x[k]) * pwl->slope[k], SVX_INT_FRAC);
+    for (int s = SVX_INT_PWL_MAX_KNOTS / 2; s > 0; s >>= 1)
+        k += (x >= pwl->x[k + s]) ? s : 0;
+    int32_t v = pwl->y[k] + rshift_round((int64_t)(x - pwl->x[k]) * pwl->slope[k], SVX_INT_FRAC);
     /* the rounded slope may overshoot the next knot: clamp to the segment's range
      * so that a monotone knot table gives a monotone function */
     int32_t lo = pwl->y[k] < pwl->y[k + 1] ? pwl->y[k] : pwl->y[k + 1];
@@ -238,50 +259,62 @@ int32_t svx_int_pwl_eval(const svx_int_pwl *pwl, int32_t x)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-int32_t svx_int_tanh(const svx_int_pwl *sigmoid, int32_t x)
+int32_t svx_int_pwl_eval(const svx_int_pwl *pwl, int32_t x) { return pwl_eval(pwl, x); }
+
+static inline int32_t tanh_pwl(const svx_int_pwl *sigmoid, int32_t x)
 {
     /* tanh(x) = 2 sigma(2x) - 1; |x| beyond 2^29 is far in saturation */
     if (x > (1 << 29)) x = 1 << 29;
     if (x < -(1 << 29)) x = -(1 << 29);
-    return 2 * svx_int_pwl_eval(sigmoid, 2 * x) - SVX_INT_ONE;
+    return 2 * pwl_eval(sigmoid, 2 * x) - SVX_INT_ONE;
 }
+
+int32_t svx_int_tanh(const svx_int_pwl *sigmoid, int32_t x) { return tanh_pwl(sigmoid, x); }
 
 void svx_int_gru_step(const svx_int_gru *g, const int8_t *x, int16_t *h, int32_t *scratch)
 {
     size_t H = g->n_hidden;
     int32_t *gi = scratch, *gh = scratch + 3 * H;
-    svx_int_pow2_matvec_i8(g->w_ih, 3 * H, g->n_in, x, gi);
-    svx_int_pow2_matvec_i16(g->w_hh, 3 * H, H, h, gh);
+    if (g->w_ih_vals)
+        svx_int_pow2_values_matvec_i8_avx2(g->w_ih_vals, 3 * H, g->n_in, x, gi);
+    else
+        svx_int_pow2_matvec_i8(g->w_ih, 3 * H, g->n_in, x, gi);
+    if (g->w_hh_vals)
+        svx_int_values_matvec_i16_avx2(g->w_hh_vals, 3 * H, H, h, gh);
+    else
+        svx_int_pow2_matvec_i16(g->w_hh, 3 * H, H, h, gh);
     for (size_t r = 0; r < 3 * H; r++) {
-        gi[r] = sat32((int64_t)svx_int_requant(gi[r], g->m_ih[r], g->k_ih[r]) + g->b_ih[r]);
-        gh[r] = sat32((int64_t)svx_int_requant(gh[r], g->m_hh[r], g->k_hh[r]) + g->b_hh[r]);
+        gi[r] = sat32((int64_t)requant(gi[r], g->m_ih[r], g->k_ih[r]) + g->b_ih[r]);
+        gh[r] = sat32((int64_t)requant(gh[r], g->m_hh[r], g->k_hh[r]) + g->b_hh[r]);
     }
     for (size_t j = 0; j < H; j++) {
-        int32_t r = svx_int_pwl_eval(g->sigmoid, sat32((int64_t)gi[j] + gh[j]));
-        int32_t z = svx_int_pwl_eval(g->sigmoid, sat32((int64_t)gi[H + j] + gh[H + j]));
-        int32_t rn = svx_int_rshift_round((int64_t)r * gh[2 * H + j], SVX_INT_FRAC);
-        int32_t n = svx_int_tanh(g->sigmoid, sat32((int64_t)gi[2 * H + j] + rn));
+        int32_t r = pwl_eval(g->sigmoid, sat32((int64_t)gi[j] + gh[j]));
+        int32_t z = pwl_eval(g->sigmoid, sat32((int64_t)gi[H + j] + gh[H + j]));
+        int32_t rn = rshift_round((int64_t)r * gh[2 * H + j], SVX_INT_FRAC);
+        int32_t n = tanh_pwl(g->sigmoid, sat32((int64_t)gi[2 * H + j] + rn));
         /* h' = (1 - z) n + z h = n + z (h - n) */
-        int32_t hn = n + svx_int_rshift_round((int64_t)z * ((int32_t)h[j] - n), SVX_INT_FRAC);
-        h[j] = svx_int_sat16(hn);
+        int32_t hn = n + rshift_round((int64_t)z * ((int32_t)h[j] - n), SVX_INT_FRAC);
+        h[j] = sat16(hn);
     }
 }
 
 void svx_int_h_to_i8(const int16_t *h, size_t n, int frac_bits, int8_t *y)
 {
     for (size_t i = 0; i < n; i++)
-        y[i] = svx_int_sat8(svx_int_rshift_round(h[i], SVX_INT_FRAC - frac_bits));
+        y[i] = sat8(rshift_round(h[i], SVX_INT_FRAC - frac_bits));
 }
 
 void svx_int_linear_run(const svx_int_linear *l, const int8_t *x, int16_t *y, int32_t *scratch)
 {
-    if (l->w_pow2)
+    if (l->w_vals)
+        svx_int_pow2_values_matvec_i8_avx2(l->w_vals, l->n_out, l->n_in, x, scratch);
+    else if (l->w_pow2)
         svx_int_pow2_matvec_i8(l->w, l->n_out, l->n_in, x, scratch);
     else
         svx_int_i8_matvec_i8(l->w, l->n_out, l->n_in, x, scratch);
     for (size_t o = 0; o < l->n_out; o++) {
-        int32_t v = sat32((int64_t)svx_int_requant(scratch[o], l->m[o], l->k[o]) + l->b[o]);
+        int32_t v = sat32((int64_t)requant(scratch[o], l->m[o], l->k[o]) + l->b[o]);
         if (l->relu && v < 0) v = 0;
-        y[o] = svx_int_sat16(v);
+        y[o] = sat16(v);
     }
 }

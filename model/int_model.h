@@ -58,6 +58,13 @@ void svx_int_grouped_matvec_i8(const svx_int_grouped *g, const int8_t *x, int32_
  * (svx_cpu_has_simd). Uses the SIMD multiplier: not part of the no-float/no-multiply TUs. */
 int svx_int_pow2_values_matvec_i8_avx2(const int8_t *w_vals, size_t rows, size_t cols,
                                         const int8_t *x, int32_t *acc);
+/* The same for int16 inputs (the GRU's h, |x| <= 4096) and int16 weight
+ * values +-2^p (|code| <= 15) with vpmaddwd; also exact. Returns 0 or -1. */
+int svx_int_values_matvec_i16_avx2(const int16_t *w_vals, size_t rows, size_t cols,
+                                   const int16_t *x, int32_t *acc);
+/* 1 when this library was compiled with the AVX2 twins (the caller still
+ * checks the CPU). */
+int svx_int_avx2_built(void);
 
 /* Rule 3b: int8 weights (a float32 layer quantised per row, w = alpha * q):
  * acc[r] = sum_c q[r][c] * x[c]. Uses multiplies; only for the layers a model
@@ -78,6 +85,10 @@ typedef struct {
     const int8_t *k;
     const int32_t *b;
     int relu;
+    const int8_t *w_vals;   /* optional: the weights' int8 values for the AVX2 twin (NULL: scalar),
+                               rows of cols_pad (>= c_in*k_t*k_f, zero weights after) when
+                               cols_pad > 0; win then needs cols_pad bytes, zero past c_in*k_t*k_f */
+    size_t cols_pad;
 } svx_int_conv;
 
 void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, int8_t *win,
@@ -86,7 +97,7 @@ void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, 
 /* Piecewise-linear function with integer knots in Q.12 (rule 5). */
 typedef struct {
     int n_knots;                          /* 2 .. SVX_INT_PWL_MAX_KNOTS */
-    int32_t x[SVX_INT_PWL_MAX_KNOTS];     /* strictly increasing, Q.12 */
+    int32_t x[SVX_INT_PWL_MAX_KNOTS];     /* strictly increasing, Q.12; INT32_MAX past n_knots */
     int32_t y[SVX_INT_PWL_MAX_KNOTS];     /* Q.12 */
     int32_t slope[SVX_INT_PWL_MAX_KNOTS]; /* Q.12, computed by svx_int_pwl_init */
 } svx_int_pwl;
@@ -111,6 +122,8 @@ typedef struct {
     const int8_t *k_ih, *k_hh;     /* [3H] shifts, 0 .. 62 */
     const int32_t *b_ih, *b_hh;    /* [3H] Q.12 */
     const svx_int_pwl *sigmoid;
+    const int8_t *w_ih_vals;       /* optional AVX2 twins' weight values (NULL: scalar) */
+    const int16_t *w_hh_vals;
 } svx_int_gru;
 
 /* One step: h (int16 Q.12, n_hidden) is updated in place. scratch holds 6H int32. */
@@ -128,6 +141,7 @@ typedef struct {
     const int32_t *b;       /* [n_out], output scale */
     int relu;
     int w_pow2;             /* 1: rule-3 codes, 0: rule-3b int8 values */
+    const int8_t *w_vals;   /* optional: int8 weight values for the AVX2 twin (NULL: scalar) */
 } svx_int_linear;
 
 /* scratch holds n_out int32. */

@@ -17,6 +17,7 @@ static void shared_sizes(const svx_int_layer *layers, int n_layers, size_t *act,
         if ((size_t)L->n_in > *act) *act = (size_t)L->n_in;
         if (L->type == SVX_LAYER_INT_CONV2D) {
             size_t w = L->conv.c_in * L->conv.k_t * L->conv.k_f;
+            if (L->conv.cols_pad > w) w = L->conv.cols_pad;
             if (w > *win) *win = w;
             if (L->conv.c_out > *acc) *acc = L->conv.c_out;
         } else if (L->type == SVX_LAYER_INT_GRU) {

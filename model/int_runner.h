@@ -35,7 +35,7 @@ typedef struct {
     svx_int_gru gru;
     svx_int_pwl pwl;           /* gru: sigmoid knots from the file */
     svx_int_linear lin;
-    void *owned[10];           /* arrays this layer owns (freed by the loader) */
+    void *owned[12];           /* arrays this layer owns (freed by the loader) */
     size_t stored_bytes;       /* bytes of this layer's tensors in the file */
 } svx_int_layer;
 

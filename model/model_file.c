@@ -466,9 +466,9 @@ static int bind_int(const char *src, const uint8_t *data, const tensor_entry *t,
             ((int32_t *)v)[i] = (int32_t)x;
     }
     int k = 0;
-    while (k < 10 && L->owned[k])
+    while (k < 12 && L->owned[k])
         k++;
-    L->owned[k] = v; /* at most 9 arrays per layer: always a free slot */
+    L->owned[k] = v; /* at most 11 arrays per layer: always a free slot */
     *out = v;
     return SVX_OK;
 }
@@ -700,7 +700,7 @@ static void free_layers(svx_model *m)
     m->layers = NULL;
     if (m->int_layers)
         for (int i = 0; i < m->n_int_layers; i++)
-            for (int k = 0; k < 10; k++)
+            for (int k = 0; k < 12; k++)
                 free(m->int_layers[i].owned[k]);
     free(m->int_layers);
     m->int_layers = NULL;
@@ -1000,8 +1000,74 @@ fail:
     return rc;
 }
 
+/* Weight values +-2^(|c|-1) of rule-3 codes for the AVX2 twins (int8 when
+ * every |c| <= 7, int16 when every |c| <= 15), or NULL when a code is larger
+ * (that layer keeps the scalar shift-add kernel). Owned by L. */
+static void *int_values(svx_int_layer *L, const int8_t *codes, size_t n, int wide)
+{
+    int lim = wide ? 15 : 7;
+    for (size_t i = 0; i < n; i++)
+        if (codes[i] > lim || codes[i] < -lim)
+            return NULL;
+    void *v = malloc(n * (wide ? 2u : 1u));
+    int k = 0;
+    while (k < 12 && L->owned[k])
+        k++;
+    if (!v || k == 12) {
+        free(v);
+        return NULL;
+    }
+    L->owned[k] = v;
+    for (size_t i = 0; i < n; i++) {
+        int c = codes[i], a = c < 0 ? -c : c;
+        int mag = a ? 1 << (a - 1) : 0;
+        if (wide)
+            ((int16_t *)v)[i] = (int16_t)(c < 0 ? -mag : mag);
+        else
+            ((int8_t *)v)[i] = (int8_t)(c < 0 ? -mag : mag);
+    }
+    return v;
+}
+
+/* SVX_KERNEL_AUTO on an AVX2 CPU: the integer layers use the AVX2 twins
+ * (model/int_model_avx2.c, equal integers); otherwise the scalar kernels. */
+static void prepare_int_kernels(svx_model *m)
+{
+    if (m->opt.kernel != SVX_KERNEL_AUTO || !svx_int_avx2_built() || !svx_cpu_has_simd() ||
+        strcmp(svx_simd_name(), "avx2") != 0)
+        return;
+    for (int i = 0; i < m->n_int_layers; i++) {
+        svx_int_layer *L = &m->int_layers[i];
+        if (L->type == SVX_LAYER_INT_CONV2D) {
+            /* rows padded to a multiple of 32 columns (zero weights): no scalar tail */
+            size_t cols = L->conv.c_in * L->conv.k_t * L->conv.k_f, n = L->conv.c_out * cols;
+            size_t pad = (cols + 31u) & ~(size_t)31u;
+            const int8_t *v = L->conv.w_pow2 ? int_values(L, L->conv.w, n, 0) : L->conv.w;
+            int k = 0;
+            while (k < 12 && L->owned[k])
+                k++;
+            int8_t *p = v && k < 12 ? calloc(L->conv.c_out * pad, 1) : NULL;
+            if (p) {
+                L->owned[k] = p;
+                for (size_t r = 0; r < L->conv.c_out; r++)
+                    memcpy(p + r * pad, v + r * cols, cols);
+                L->conv.w_vals = p;
+                L->conv.cols_pad = pad;
+            }
+        } else if (L->type == SVX_LAYER_INT_GRU) {
+            size_t h3 = 3u * L->gru.n_hidden;
+            L->gru.w_ih_vals = int_values(L, L->gru.w_ih, h3 * L->gru.n_in, 0);
+            L->gru.w_hh_vals = int_values(L, L->gru.w_hh, h3 * L->gru.n_hidden, 1);
+        } else if (L->type == SVX_LAYER_INT_LINEAR) {
+            size_t n = L->lin.n_in * L->lin.n_out;
+            L->lin.w_vals = L->lin.w_pow2 ? int_values(L, L->lin.w, n, 0) : L->lin.w;
+        }
+    }
+}
+
 static int finish_model(svx_model *m, const char *src)
 {
+    prepare_int_kernels(m);
     m->int_time_stride = 1;
     for (int i = 0; i < m->n_int_layers; i++)
         if (m->int_layers[i].type == SVX_LAYER_INT_CONV2D)

@@ -238,6 +238,42 @@ static void test_stream_chunks(void)
     svx_model_destroy(m);
 }
 
+/* The AVX2 twins (SVX_KERNEL_AUTO on an AVX2 CPU) give the scalar kernels'
+ * integers on the whole model (SIMD and scalar twins must agree). */
+static void test_avx2_equals_scalar(void)
+{
+    ix_model ix;
+    ix_build(&ix);
+    uint8_t *b = NULL;
+    size_t n;
+    CU_ASSERT_EQUAL_FATAL(svx_model_serialize(&ix.desc, &b, &n, NULL), SVX_OK);
+    svx_model *m[2];
+    static int16_t sc[2][T * FX_V];
+    static float x[T * FX_MELS];
+    make_feats(x, T);
+    int got[2];
+    for (int k = 0; k < 2; k++) {
+        svx_model_options opt;
+        svx_model_options_default(&opt);
+        opt.kernel = k ? SVX_KERNEL_SCALAR : SVX_KERNEL_AUTO;
+        CU_ASSERT_EQUAL_FATAL(svx_model_load_memory(b, n, &opt, &m[k]), SVX_OK);
+        svx_model_state *st;
+        CU_ASSERT_EQUAL_FATAL(svx_model_state_create(m[k], &st), SVX_OK);
+        got[k] = stream_scores(st, x, T, sc[k]);
+        svx_model_state_destroy(st);
+    }
+    int simd = m[0]->int_layers[3].gru.w_ih_vals != NULL;
+    printf("(%s) ", simd ? "AVX2 twins in use" : "no AVX2 here: scalar on both sides");
+    CU_ASSERT(m[1]->int_layers[3].gru.w_ih_vals == NULL);
+    CU_ASSERT_EQUAL(simd, svx_int_avx2_built() && svx_cpu_has_simd() &&
+                          !strcmp(svx_simd_name(), "avx2"));
+    CU_ASSERT_EQUAL(got[0], got[1]);
+    CU_ASSERT(memcmp(sc[0], sc[1], (size_t)got[0] * FX_V * sizeof(int16_t)) == 0);
+    svx_model_destroy(m[0]);
+    svx_model_destroy(m[1]);
+    free(b);
+}
+
 void test_register_int_runner(void);
 void test_register_int_runner(void)
 {
@@ -247,6 +283,7 @@ void test_register_int_runner(void)
         {"integer runner: log-prob boundary, no allocation per frame, bad calls",
          test_logprobs_and_no_alloc},
         {"integer model through svx_stream: chunking does not matter", test_stream_chunks},
+        {"integer runner: AVX2 twins == scalar kernels on the whole model", test_avx2_equals_scalar},
     };
     tu_add_suite("int_runner", tests, sizeof tests / sizeof tests[0]);
 }

@@ -156,7 +156,7 @@ static void test_gru(void)
         bih[r] = (int32_t)lround(0.4 * (2 * tu_rand_uniform() - 1) * 4096);
         bhh[r] = (int32_t)lround(0.4 * (2 * tu_rand_uniform() - 1) * 4096);
     }
-    svx_int_gru g = {I, H, wih, whh, mih, mhh, kih, khh, bih, bhh, &p};
+    svx_int_gru g = {I, H, wih, whh, mih, mhh, kih, khh, bih, bhh, &p, NULL, NULL};
     int16_t h[H];
     double hr[H];
     memset(h, 0, sizeof h);
@@ -200,7 +200,7 @@ static void test_linear(void)
     int8_t w[6] = {1, -2, 3, 0, -1, 4}, x[3] = {10, -3, 7}, k[2] = {1, 0};
     int32_t m[2] = {1, 1}, b[2] = {5, -100}, scratch[2];
     int16_t y[2];
-    svx_int_linear l = {3, 2, w, m, k, b, 1, 1};
+    svx_int_linear l = {3, 2, w, m, k, b, 1, 1, NULL};
     svx_int_linear_run(&l, x, y, scratch);
     /* row 0: 10 + 6 + 28 = 44 -> R(44,1) = 22 + 5; row 1: 0 - 1*-3... */
     int64_t r0 = 10 * 1 + (-3) * -2 + 7 * 4, r1 = 0 + (-3) * -1 + 7 * 8;

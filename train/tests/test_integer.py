@@ -33,13 +33,14 @@ class Gru(ctypes.Structure):
     _fields_ = [("n_in", ctypes.c_size_t), ("n_hidden", ctypes.c_size_t),
                 ("w_ih", P8), ("w_hh", P8), ("m_ih", P32), ("m_hh", P32),
                 ("k_ih", P8), ("k_hh", P8), ("b_ih", P32), ("b_hh", P32),
-                ("sigmoid", ctypes.POINTER(Pwl))]
+                ("sigmoid", ctypes.POINTER(Pwl)),
+                ("w_ih_vals", P8), ("w_hh_vals", P16)]  # NULL: the scalar kernels
 
 
 class Linear(ctypes.Structure):
     _fields_ = [("n_in", ctypes.c_size_t), ("n_out", ctypes.c_size_t), ("w", P8),
                 ("m", P32), ("k", P8), ("b", P32), ("relu", ctypes.c_int),
-                ("w_pow2", ctypes.c_int)]
+                ("w_pow2", ctypes.c_int), ("w_vals", P8)]
 
 
 def _lib():
