@@ -1,10 +1,12 @@
 """Word error rate scoring of train.devseq against hand-counted cases and an
 independent edit distance."""
-import itertools
 import os
 import random
+import sys
 
-from train import devseq
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+from train import devseq  # noqa: E402
 
 
 def _lev(a, b):
