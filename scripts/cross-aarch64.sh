@@ -23,7 +23,7 @@ echo "== engine (model/check_aarch64.sh)"
 sh model/check_aarch64.sh
 
 echo "== integer path: -mgeneral-regs-only on aarch64"
-for f in model/int_model.c model/int_ctc.c; do
+for f in model/int_model.c model/int_ctc.c model/int_runner.c; do
     "$CC" -std=c11 -O2 $WARN -mgeneral-regs-only -c "$f" -o "$T/$(basename "$f" .c).o"
 done
 echo "no-float: ok"

@@ -642,6 +642,93 @@ static void test_integer_hostile(void)
     fx_free(&fx);
 }
 
+/* tests/data/models/det_int.svxm (make_int_golden.py, the Python writer) ==
+ * the same integer graph written by svx_model_serialize, byte for byte. */
+static void test_int_same_bytes_as_python(void)
+{
+    FILE *f = fopen("tests/data/models/det_int.svxm", "rb");
+    if (!f) {
+        printf("(tests/data/models/det_int.svxm absent: skipped) ");
+        return;
+    }
+    static uint8_t py[16384];
+    size_t n_py = fread(py, 1, sizeof py, f);
+    fclose(f);
+    static float mean[8], istd[8];
+    static int8_t cw[12], wih[192], whh[48], wo[116];
+    static int32_t cm[2], ck[2] = {20, 20}, cb[2], mih[12], kih[12], bih[12], mhh[12], khh[12],
+                   bhh[12], mo[29], ko[29], bo[29], knots[46];
+    for (int i = 0; i < 8; i++) {
+        mean[i] = 0.25f * (float)i - 1.0f;
+        istd[i] = 0.5f;
+    }
+    for (int i = 0; i < 12; i++)
+        cw[i] = (int8_t)((i * 37) % 255 - 127);
+    for (int i = 0; i < 2; i++) {
+        cm[i] = 16384 + 1000 * i;
+        cb[i] = 5 * i - 3;
+    }
+    for (int i = 0; i < 192; i++)
+        wih[i] = (int8_t)((i * 7) % 9 - 4);
+    for (int i = 0; i < 48; i++)
+        whh[i] = (int8_t)((i * 5) % 9 - 4);
+    for (int i = 0; i < 12; i++) {
+        mih[i] = 20000 + i;
+        kih[i] = 14;
+        bih[i] = 100 * i - 600;
+        mhh[i] = 18000 + i;
+        khh[i] = 19;
+        bhh[i] = 50 - 10 * i;
+    }
+    for (int i = 0; i < 116; i++)
+        wo[i] = (int8_t)((i * 3) % 7 - 3);
+    for (int i = 0; i < 29; i++) {
+        mo[i] = 17000 + 3 * i;
+        ko[i] = 18;
+        bo[i] = 7 * i - 100;
+    }
+    svx_int_pwl pwl;
+    svx_int_pwl_default_sigmoid(&pwl);
+    for (int i = 0; i < 23; i++) {
+        knots[i] = pwl.x[i];
+        knots[23 + i] = pwl.y[i];
+    }
+    svx_layer_desc L[4] = {
+        {SVX_LAYER_INT_INPUT, "in", 2, {8, 5}, 2, {fx_vector(mean, 8), fx_vector(istd, 8)}},
+        {SVX_LAYER_INT_CONV2D, "conv", 11, {1, 8, 2, 8, 2, 3, 1, 1, 1, 1, 1}, 4,
+         {ix_i8(cw, 2, 6), ix_i32(cm, 2, 0), ix_i32(ck, 2, 0), ix_i32(cb, 2, 0)}},
+        {SVX_LAYER_INT_GRU, "gru", 3, {16, 4, 7}, 9,
+         {ix_i8(wih, 12, 16), ix_i8(whh, 12, 4), ix_i32(mih, 12, 0), ix_i32(kih, 12, 0),
+          ix_i32(bih, 12, 0), ix_i32(mhh, 12, 0), ix_i32(khh, 12, 0), ix_i32(bhh, 12, 0),
+          ix_i32(knots, 2, 23)}},
+        {SVX_LAYER_INT_LINEAR, "out", 5, {4, 29, 0, 0, 8}, 4,
+         {ix_i8(wo, 29, 4), ix_i32(mo, 29, 0), ix_i32(ko, 29, 0), ix_i32(bo, 29, 0)}},
+    };
+    svx_model_desc d;
+    memset(&d, 0, sizeof d);
+    svx_frontend_params_default(&d.fe);
+    d.fe.n_mels = 8;
+    d.n_symbols = FX_V;
+    d.symbols = svx_default_symbols;
+    d.meta = "{\"test\": \"det_int\"}";
+    d.n_layers = 4;
+    d.layers = L;
+    uint8_t *c;
+    size_t n_c;
+    CU_ASSERT_EQUAL_FATAL(svx_model_serialize(&d, &c, &n_c, NULL), SVX_OK);
+    size_t first = 0;
+    while (first < n_c && first < n_py && c[first] == py[first])
+        first++;
+    if (first < n_c || n_c != n_py)
+        printf("\n  C and Python writers differ first at byte %zu of %zu/%zu\n", first, n_c, n_py);
+    CU_ASSERT(n_c == n_py && memcmp(c, py, n_c) == 0);
+    svx_model *m;
+    CU_ASSERT_EQUAL(svx_model_load_memory(py, n_py, NULL, &m), SVX_OK);
+    CU_ASSERT_EQUAL(svx_model_forms(m), SVX_MODEL_FORM_INTEGER);
+    svx_model_destroy(m);
+    free(c);
+}
+
 void test_register_model_file(void);
 void test_register_model_file(void)
 {
@@ -655,6 +742,7 @@ void test_register_model_file(void)
         {"C writer == Python writer, byte for byte (every encoding)", test_same_bytes_as_python},
         {"integer graph: forms, path choice, sizes", test_integer_valid},
         {"integer graph: hostile parameters, tensors, values, knots", test_integer_hostile},
+        {"integer graph: C writer == Python writer, byte for byte", test_int_same_bytes_as_python},
     };
     tu_add_suite("model_file", tests, sizeof tests / sizeof tests[0]);
 }
