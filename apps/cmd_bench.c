@@ -14,6 +14,7 @@
 
 #include "../model/int_model.h"
 #include "../model/model.h"
+#include "bench_kws.h"
 #include "cli.h"
 #include "shiftvox.h"
 
@@ -435,18 +436,21 @@ static void usage(FILE *f)
                "  --json        one JSON object instead of the tables\n"
                "  --integer     the pipeline rows run the model's integer-only graph; with a\n"
                "                file that carries both forms, the integer section compares them\n"
-               "  --save-default FILE  write the default random model to FILE and exit\n");
+               "  --save-default FILE  write the default random model to FILE and exit\n"
+               "  --samples DIR keyword latency on DIR/samples.tsv's recordings (default samples)\n");
 }
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *model_path = NULL;
+    const char *model_path = NULL, *samples_dir = "samples";
     int extra_rows[8], extra_cols[8], n_extra = 0;
     double seconds = 6.0;
     int reps = 7, json = 0, force_integer = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model_path = argv[++i];
+        else if (!strcmp(argv[i], "--samples") && i + 1 < argc)
+            samples_dir = argv[++i];
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
@@ -636,6 +640,8 @@ int cmd_bench(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double peak_mib = (double)ru.ru_maxrss / 1024.0;
+    bench_kws_stats kws; /* after the peak: the recordings are not part of a stream's memory */
+    bench_kws_measure(model[0], samples_dir, &kws);
     static const char *const choice_name[3] = {"auto", "scalar", "float-ref"};
 
     if (json) {
@@ -708,7 +714,9 @@ int cmd_bench(int argc, char **argv)
         }
         if (form[0] && form[1] && t_form[1] > 0)
             printf(", \"speedup\": %.3f", t_form[0] / t_form[1]);
-        printf("}, \"peak_rss_mib\": %.1f}\n", peak_mib);
+        printf("}, \"peak_rss_mib\": %.1f, \"kws_latency\": ", peak_mib);
+        bench_kws_print(stdout, &kws, 1);
+        printf("}\n");
     } else {
         printf("shiftvox bench: %s, %zu weights, 1 thread, SIMD %s\n",
                model_path ? model_path : "default architecture with random weights", n_weights,
@@ -791,6 +799,7 @@ int cmd_bench(int argc, char **argv)
                        svx_model_state_bytes(form[k]));
         if (form[0] && form[1] && t_form[1] > 0)
             printf("  integer / float-activation speed %.2fx\n", t_form[0] / t_form[1]);
+        bench_kws_print(stdout, &kws, 0);
     }
     for (int i = 0; i < n_sh; i++)
         free_shape(&sh[i]);

@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "eval_data.h"
+#include "speech.h"
 
 /* ------------------------------------------------------------------------- */
 /* Streaming keyword spotting                                                */
@@ -39,57 +40,6 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-/* Speech extent of a clip: the first and last 10 ms block whose energy is
- * within 25 dB of the loudest block and at least 6 dB above the clip's own
- * noise floor (its 10th-percentile block), and the mean power over the blocks
- * in between. An energy estimate of where the word starts and ends: recorded
- * clips carry room noise and breath that a 35 dB rule would count as speech. */
-static void speech_extent(const float *x, size_t n, int rate, size_t *b0, size_t *b1, double *power)
-{
-    size_t blk = (size_t)rate / 100, nb = n / blk + (n % blk != 0);
-    *b0 = 0;
-    *b1 = n;
-    *power = 0;
-    double *e = nb ? malloc(nb * sizeof *e) : NULL, *sorted = nb ? malloc(nb * sizeof *sorted) : NULL;
-    if (!e || !sorted) {
-        free(e);
-        free(sorted);
-        return;
-    }
-    double mx = 0;
-    for (size_t b = 0; b < nb; b++) {
-        size_t e0 = b * blk, e1 = e0 + blk < n ? e0 + blk : n;
-        double acc = 0;
-        for (size_t i = e0; i < e1; i++)
-            acc += (double)x[i] * x[i];
-        e[b] = acc / (double)(e1 - e0);
-        sorted[b] = e[b];
-        if (e[b] > mx)
-            mx = e[b];
-    }
-    qsort(sorted, nb, sizeof *sorted, cmp_double);
-    double thr = mx * pow(10.0, -2.5), floor_thr = 4.0 * sorted[nb / 10];
-    if (floor_thr > thr && floor_thr < mx)
-        thr = floor_thr;
-    size_t first = nb, last = 0;
-    for (size_t b = 0; mx > 0 && b < nb; b++)
-        if (e[b] >= thr) {
-            if (first == nb)
-                first = b;
-            last = b;
-        }
-    if (first < nb) {
-        double sum = 0;
-        for (size_t b = first; b <= last; b++)
-            sum += e[b];
-        *power = sum / (double)(last - first + 1);
-        *b0 = first * blk;
-        *b1 = (last + 1) * blk < n ? (last + 1) * blk : n;
-    }
-    free(e);
-    free(sorted);
 }
 
 /* The generated signal as a 32-bit float WAV: the header is written with
