@@ -1,21 +1,22 @@
 """Integer model from a trained float-activation DenseShift model (issue 7).
 
-First step only: post-training calibration (no QAT yet). Activation ranges of
-every layer output are measured on calibration clips with a float64 forward
-pass; each int8 tensor gets f = floor(log2(127 / max|x|)) fractional bits
-(clamped to [0, 12]); weights keep their DenseShift codes (rule 3 of
-model/INTEGER.md); per-row alpha and the scale change become a mantissa/shift
-pair (rule 4); biases are rounded to the output scale; the GRU uses the default
-PWL knots (rule 5).  `int_forward` runs the result with the integer reference
-train/intq.py (the same rules as model/int_model.c, checked bit-exact by
-train/tests/test_integer.py).
+Post-training calibration (train/qat.py fine-tunes instead and calls
+`convert` with its own fractional bits and knots). Activation ranges of every
+layer output are measured on calibration clips with a float64 forward pass;
+each int8 tensor gets f = floor(log2(127 / r)) fractional bits (clamped to
+[0, 12]), r the 99.99th percentile of |x| (--calib-rule max: the maximum);
+weights keep their DenseShift codes (rule 3 of model/INTEGER.md); per-row
+alpha and the scale change become a mantissa/shift pair (rule 4); biases are
+rounded to the output scale; the GRU uses the default PWL knots (rule 5).
+`int_forward` runs the result with the integer reference train/intq.py (the
+same rules as model/int_runner.c, checked bit-exact by
+train/tests/test_integer_model.py); `write` stores it in an SVXM 1.1 file.
 
     SVX_LIB=build/libshiftvox.so /usr/bin/python3 -m train.export_int \
-        models/default.svxm --calib 200 --per-word 30
+        models/default.svxm --calib 200 --per-word 0 --out /tmp/both.svxm
 
-prints greedy-transcript word accuracy of the float and the integer model on
-dev clips of the ten Speech Commands keywords, and their agreement.  Not yet:
-writing the integer model into an SVXM file (no integer layer types yet).
+writes the model with both graphs; with --per-word N it also prints greedy
+word accuracy of the float and the integer model on N dev clips per keyword.
 """
 import argparse
 import math
@@ -28,6 +29,19 @@ from . import intq
 from . import svxmodel
 
 FRAC = intq.FRAC
+
+
+CALIB_PERCENTILE = 99.99  # of |x| over the calibration clips: 0.01 % of values may clip
+
+
+def calib_range(values, rule="p99.99"):
+    """The range an int8 tensor must hold, from recorded |x| (a list of arrays or
+    a number): max, or the 99.99th percentile (the default: a few outliers
+    clip at +-127 instead of costing every value a bit of precision)."""
+    if np.isscalar(values):
+        return float(values)
+    a = np.concatenate([np.ravel(v) for v in values])
+    return float(a.max()) if rule == "max" else float(np.percentile(a, CALIB_PERCENTILE))
 
 
 def frac_bits(max_abs):
@@ -66,7 +80,8 @@ def codes_of(w):
 
 def float_forward(layers, feats, record=None):
     """float64 forward of norm/conv2d/gru/linear (model/ARCH.md), frame by frame;
-    record (dict) receives the max |output| of each layer. Returns logits [T', V]."""
+    record (dict) receives, per layer, a list of |output| arrays (calibration,
+    see calib_range). Returns logits [T', V]."""
     state, outs = {}, []
     for frame in np.asarray(feats, dtype=np.float64):
         x, emit = frame, True
@@ -102,7 +117,7 @@ def float_forward(layers, feats, record=None):
             elif t == "logsoftmax":
                 continue
             if record is not None:
-                record[ly["name"]] = max(record.get(ly["name"], 0.0), float(np.abs(x).max()))
+                record.setdefault(ly["name"], []).append(np.abs(x).astype(np.float32).ravel())
         if emit:
             outs.append(x)
     return np.array(outs)
@@ -129,12 +144,12 @@ def _knots_array(knots):
     return np.array([list(xs), list(ys)], dtype=np.int32)
 
 
-def convert(model, calib_feats, frac=None, knots=None):
+def convert(model, calib_feats, frac=None, knots=None, rule="p99.99", used=None):
     """The integer graph (file-format layer dicts, train/svxmodel.py) of a
     read_model() dict. Fractional bits of each int8 tensor come from `frac`
     (layer name -> f, e.g. from QAT) or else from the calibration clips'
     max |x|; `knots` (xs, ys in Q.12) are the GRU's PWL sigmoid knots (default
-    table if None)."""
+    table if None). `used` (a dict), if given, receives the fractional bits chosen."""
     rec = {}
     if frac is None or any(ly["name"] not in frac for ly in model["layers"]
                            if ly["type"] in ("norm", "conv2d")):
@@ -147,14 +162,14 @@ def convert(model, calib_feats, frac=None, knots=None):
         t, nm = ly["type"], ly["name"]
         if t == "norm":
             f_in = frac.get(nm, None)
-            f_in = frac_bits(rec[nm]) if f_in is None else f_in
+            f_in = frac_bits(calib_range(rec[nm], rule)) if f_in is None else f_in
             out.append({"type": "int_input", "name": nm, "n": ly["n"], "frac_bits": int(f_in),
                         "mean": np.asarray(ly["mean"], np.float32),
                         "inv_std": np.asarray(ly["inv_std"], np.float32)})
         elif t in ("conv2d", "linear"):
             f_out = frac.get(nm) if t == "conv2d" else frac.get(nm, SCORE_FRAC)
             if f_out is None:
-                f_out = frac_bits(rec[nm])
+                f_out = frac_bits(calib_range(rec[nm], rule))
             vals, alpha, kind = int_weights(ly["weight"])
             m, k = _mk(alpha * 2.0 ** (f_out - f_in))
             w8 = codes_of(ly["weight"]) if kind == "pow2" else vals.astype(np.int8)
@@ -183,6 +198,8 @@ def convert(model, calib_feats, frac=None, knots=None):
                                           + 0.5).astype(np.int32)
             out.append(g)
             f_in = f_h
+        if used is not None and t in ("norm", "conv2d", "gru", "linear"):
+            used[nm] = int(f_in)
     return out
 
 
@@ -297,6 +314,8 @@ def main(argv=None):
     ap.add_argument("--per-word", type=int, default=30, help="dev clips per keyword (0: skip)")
     ap.add_argument("--out", help="write the model with its integer graph here")
     ap.add_argument("--int-only", action="store_true", help="write only the integer graph")
+    ap.add_argument("--calib-rule", choices=["p99.99", "max"], default="p99.99",
+                    help="range of each int8 tensor: 99.99th percentile or max of |x|")
     a = ap.parse_args(argv)
     import soundfile as sf
     from .frontend import Frontend
@@ -311,12 +330,13 @@ def main(argv=None):
     model = svxmodel.read_model(a.model)
     model["layers"] = float_layers_of(model)
     calib = [feats(p) for p, _ in _clips(a.manifest, "train", max(1, a.calib // len(words)), words, rng)]
-    il = convert(model, calib)
-    print("fractional bits:", [(ly["name"], ly.get("frac_bits", ly.get("out_frac", "")))
-                               for ly in il])
+    used = {}
+    il = convert(model, calib, rule=a.calib_rule, used=used)
+    print("fractional bits:", used)
     if a.out:
         n = write(a.out, model, il, both=not a.int_only,
-                  meta_extra={"integer": {"calibration": "post-training, %d clips" % len(calib)}})
+                  meta_extra={"integer": {"calibration": "post-training, %d clips, %s"
+                                          % (len(calib), a.calib_rule), "frac_bits": used}})
         print("wrote %s (%d bytes)" % (a.out, n))
     if a.per_word <= 0:
         return 0

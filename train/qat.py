@@ -6,8 +6,8 @@ fine-tunes a PyTorch mirror of the integer graph of model/INTEGER.md:
 * every int8 activation (the quantised input, each conv output, the GRU
   output) is fake-quantised at its fixed fractional bits f: x -> clamp(floor(
   x * 2^f + 1/2), -127, 127) / 2^f, with a straight-through gradient; the f
-  come from a calibration pass (max |x|, as train/export_int.py does) and are
-  then frozen; the int16 scores are fake-quantised with 8 fractional bits;
+  come from a calibration pass (99.99th percentile of |x|, as
+  train/export_int.py does) and are then frozen; the int16 scores are fake-quantised with 8 fractional bits;
 * the GRU's sigmoid and tanh are the piecewise-linear function of rule 5 with
   learnable knot values y_k at the default knot positions (tanh = 2 sigma(2x)
   - 1 from the same knots), so the knots are chosen by the training;
@@ -131,6 +131,7 @@ class IntMirror(nn.Module):
         self.pwl = Pwl(*intq.default_sigmoid_knots())
         self.frac = {}          # layer name -> fractional bits (frozen after calibrate)
         self.quantise = True
+        self.calib_rule = "p99.99"
 
     def weight(self, ly):
         nm = ly["name"]
@@ -140,7 +141,7 @@ class IntMirror(nn.Module):
 
     def _fq(self, x, nm, rec):
         if rec is not None:
-            rec[nm] = max(rec.get(nm, 0.0), float(x.detach().abs().max()))
+            rec.setdefault(nm, []).append(x.detach().abs().flatten().numpy())
             return x
         return fake_quant(x, self.frac[nm]) if self.quantise else x
 
@@ -209,7 +210,8 @@ class IntMirror(nn.Module):
                 self.forward(x, rec)
         for ly in self.layers:
             if ly["type"] in ("norm", "conv2d"):
-                self.frac[ly["name"]] = export_int.frac_bits(rec[ly["name"]])
+                self.frac[ly["name"]] = export_int.frac_bits(
+                    export_int.calib_range(rec[ly["name"]], self.calib_rule))
         self.frac[self.gru] = GRU_OUT_FRAC
         return dict(self.frac)
 
@@ -272,6 +274,7 @@ def main(argv=None):
     ap.add_argument("--calib-batches", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--int-only", action="store_true", help="write only the integer graph")
+    ap.add_argument("--calib-rule", choices=["p99.99", "max"], default="p99.99")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
@@ -288,6 +291,7 @@ def main(argv=None):
         return _collate([ds[int(i)] for i in idx])
 
     net = IntMirror(model)
+    net.calib_rule = a.calib_rule
     frac = net.calibrate([batch()[0] for _ in range(a.calib_batches)])
     print("fractional bits (frozen):", frac, flush=True)
     knot_params = [net.pwl.y]
