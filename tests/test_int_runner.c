@@ -274,6 +274,57 @@ static void test_avx2_equals_scalar(void)
     free(b);
 }
 
+/* The commands: info says which forms a file carries and which runs;
+ * --integer forces the integer graph (refused on a float-only file);
+ * bench compares the two forms of one file side by side. */
+static void test_cli_integer(void)
+{
+    static char out[65536];
+    char cmd[1024], both[512];
+    fx_model fx;
+    ix_model ix;
+    static const fx_enc e[5] = {{SVX_ENC_F32, 32}, {SVX_ENC_DENSESHIFT, 3}, {SVX_ENC_DENSESHIFT, 3},
+                                {SVX_ENC_DENSESHIFT, 3}, {SVX_ENC_F32, 32}};
+    fx_build(&fx, e);
+    ix_build_both(&ix, &fx);
+    uint8_t *b = NULL;
+    size_t n;
+    CU_ASSERT_EQUAL_FATAL(svx_model_serialize(&ix.desc, &b, &n, NULL), SVX_OK);
+    tu_tmp_path(both, sizeof both, "both-forms.svxm");
+    CU_ASSERT_EQUAL_FATAL(tu_write_file(both, b, n), 0);
+    free(b);
+    fx_free(&fx);
+
+    snprintf(cmd, sizeof cmd, "%s info %s", tu_bin(), both);
+    CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "forms         float-activation + integer (running: float-activation)") != NULL);
+    snprintf(cmd, sizeof cmd, "%s info %s --integer", tu_bin(), both);
+    CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "(running: integer)") != NULL);
+    snprintf(cmd, sizeof cmd, "%s info tests/data/models/det_int.svxm", tu_bin());
+    CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "forms         integer (running: integer)") != NULL);
+    snprintf(cmd, sizeof cmd, "%s info tests/data/models/tiny_ds3.svxm --integer", tu_bin());
+    CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 1);
+    CU_ASSERT(strstr(out, "carries only the float-activation graph") != NULL);
+    /* transcribe and eval take --integer (a float-only model is refused) */
+    snprintf(cmd, sizeof cmd, "%s transcribe --integer -m tests/data/models/tiny_ds3.svxm samples/yes.wav",
+             tu_bin());
+    CU_ASSERT_NOT_EQUAL(tu_run(cmd, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "carries only the float-activation graph") != NULL);
+    snprintf(cmd, sizeof cmd, "%s transcribe --help", tu_bin());
+    CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "--integer") != NULL);
+    /* bench: both forms of the file side by side */
+    snprintf(cmd, sizeof cmd, "%s bench --model %s --seconds 0.2 --reps 1 --json", tu_bin(), both);
+    CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "\"integer\": {\"forms\": 3, \"running\": \"float\"") != NULL);
+    CU_ASSERT(strstr(out, "\"speedup\": ") != NULL);
+    snprintf(cmd, sizeof cmd, "%s bench --model %s --seconds 0.2 --reps 1", tu_bin(), both);
+    CU_ASSERT_EQUAL(tu_run(cmd, out, sizeof out), 0);
+    CU_ASSERT(strstr(out, "integer / float-activation speed") != NULL);
+}
+
 void test_register_int_runner(void);
 void test_register_int_runner(void)
 {
@@ -284,6 +335,7 @@ void test_register_int_runner(void)
          test_logprobs_and_no_alloc},
         {"integer model through svx_stream: chunking does not matter", test_stream_chunks},
         {"integer runner: AVX2 twins == scalar kernels on the whole model", test_avx2_equals_scalar},
+        {"commands: info forms, --integer, bench side by side", test_cli_integer},
     };
     tu_add_suite("int_runner", tests, sizeof tests / sizeof tests[0]);
 }
