@@ -27,7 +27,7 @@ struct svx_model_state {
     void *mem;
     size_t mem_floats;
     /* integer graph (m->use_int): int8 input frame, int16 scores, runner state */
-    svx_int_state ist;
+    svx_int_state *ist;     /* at the start of mem (not in the handle: float states skip it) */
     int8_t *qin;
     int16_t *scores;
 };
@@ -71,8 +71,8 @@ static size_t state_floats(const svx_model *m)
  * int16 scores (each rounded up to 8 bytes). */
 static size_t int_state_bytes(const svx_model *m)
 {
-    return svx_int_state_bytes(m->int_layers, m->n_int_layers) + up8((size_t)m->fe.n_mels) +
-           up8((size_t)m->n_symbols * sizeof(int16_t));
+    return up8(sizeof(svx_int_state)) + svx_int_state_bytes(m->int_layers, m->n_int_layers) +
+           up8((size_t)m->fe.n_mels) + up8((size_t)m->n_symbols * sizeof(int16_t));
 }
 
 size_t svx_model_state_bytes(const svx_model *m)
@@ -102,8 +102,10 @@ static int int_state_create(const svx_model *m, svx_model_state *s)
     if (!s->mem)
         return svx_fail(SVX_ERR_NO_MEMORY, "svx_model_state_create: out of memory");
     uint8_t *p = s->mem;
+    s->ist = (svx_int_state *)(void *)p;
+    p += up8(sizeof(svx_int_state));
     size_t run = svx_int_state_bytes(m->int_layers, m->n_int_layers);
-    svx_int_state_init(&s->ist, m->int_layers, m->n_int_layers, p);
+    svx_int_state_init(s->ist, m->int_layers, m->n_int_layers, p);
     s->scores = (int16_t *)(void *)(p + run);
     s->qin = (int8_t *)(p + run + up8((size_t)m->n_symbols * sizeof(int16_t)));
     s->mem_floats = 0;
@@ -174,7 +176,7 @@ void svx_model_state_reset(svx_model_state *s)
     if (!s)
         return;
     if (s->m->use_int) {
-        svx_int_state_reset(&s->ist);
+        svx_int_state_reset(s->ist);
         return;
     }
     memset(s->mem, 0, s->mem_floats * sizeof(float));
@@ -186,7 +188,7 @@ void svx_model_state_reset_recurrent(svx_model_state *s)
     if (!s)
         return;
     if (s->m->use_int) {
-        svx_int_state_reset_recurrent(&s->ist, s->m->int_layers, s->m->n_int_layers);
+        svx_int_state_reset_recurrent(s->ist, s->m->int_layers, s->m->n_int_layers);
         return;
     }
     for (int i = 0; i < s->m->n_layers; i++)
@@ -272,7 +274,7 @@ int svx_model_state_push_scores(svx_model_state *s, const float *frame, int16_t 
     if (rc < 0)
         return rc;
     quantise_input(&m->int_layers[0], frame, s->qin);
-    return svx_int_state_push(&s->ist, m->int_layers, m->n_int_layers, s->qin, scores_out);
+    return svx_int_state_push(s->ist, m->int_layers, m->n_int_layers, s->qin, scores_out);
 }
 
 /* The integer path's output boundary (INTEGER.md "Model output"): int16
