@@ -175,6 +175,9 @@ void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, 
                           int32_t *acc)
 {
     size_t n_win = c->c_in * c->k_t * c->k_f;
+    /* with the AVX2 twin: every position's window first (rows of cols_pad,
+     * zero tail), one call for all of them; else window by window */
+    size_t stride = c->w_vals ? (c->cols_pad ? c->cols_pad : n_win) : 0;
     for (size_t g = 0; g < c->f_out; g++) {
         /* input columns g*s_f - p_f + kf, zero outside [0, f_in): kf in [lo, hi) inside */
         size_t g0 = g * c->s_f;
@@ -182,7 +185,7 @@ void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, 
         size_t hi = g0 >= c->f_in + c->p_f ? 0 : c->f_in + c->p_f - g0;
         if (hi > c->k_f) hi = c->k_f;
         if (hi < lo) hi = lo;
-        int8_t *w = win;
+        int8_t *w = win + g * stride;
         for (size_t ch = 0; ch < c->c_in; ch++)
             for (size_t t = 0; t < c->k_t; t++, w += c->k_f) {
                 /* input column of kf = lo: g0 + lo - p_f >= 0 */
@@ -191,20 +194,34 @@ void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, 
                 for (size_t kf = lo; kf < hi; kf++) w[kf] = src[kf - lo];
                 for (size_t kf = hi; kf < c->k_f; kf++) w[kf] = 0;
             }
-        if (c->w_vals)
-            /* rows padded to cols_pad with zero weights; win's tail is zero */
-            svx_int_pow2_values_matvec_i8_avx2(c->w_vals, c->c_out, c->cols_pad ? c->cols_pad : n_win,
-                                               win, acc);
-        else if (c->w_pow2)
-            svx_int_pow2_matvec_i8(c->w, c->c_out, n_win, win, acc);
-        else
-            svx_int_i8_matvec_i8(c->w, c->c_out, n_win, win, acc);
-        for (size_t o = 0; o < c->c_out; o++) {
-            int32_t v = sat32((int64_t)requant(acc[o], c->m[o], c->k[o]) + c->b[o]);
-            if (c->relu && v < 0) v = 0;
-            y[o * c->f_out + g] = sat8(v);
+        if (c->w_vals) {
+            int8_t *row = win + g * stride;
+            for (size_t i = n_win; i < stride; i++) row[i] = 0; /* meets zero weights */
+        } else if (c->w_pow2) {
+            svx_int_pow2_matvec_i8(c->w, c->c_out, n_win, win, acc + g * c->c_out);
+        } else {
+            svx_int_i8_matvec_i8(c->w, c->c_out, n_win, win, acc + g * c->c_out);
         }
     }
+    if (c->w_vals)
+        svx_int_values_matmul_i8_avx2(c->w_vals, c->c_out, stride, win, c->f_out, acc);
+    /* acc[g][o] -> y[o][g]: requantise row by row (the row's m, k, b fixed) */
+    for (size_t o = 0; o < c->c_out; o++) {
+        int32_t m = c->m[o], b = c->b[o];
+        int k = c->k[o];
+        int8_t *yo = y + o * c->f_out;
+        for (size_t g = 0; g < c->f_out; g++) {
+            int32_t v = sat32((int64_t)requant(acc[g * c->c_out + o], m, k) + b);
+            if (c->relu && v < 0) v = 0;
+            yo[g] = sat8(v);
+        }
+    }
+}
+
+size_t svx_int_conv_win_bytes(const svx_int_conv *c)
+{
+    size_t n_win = c->c_in * c->k_t * c->k_f;
+    return c->w_vals ? c->f_out * (c->cols_pad ? c->cols_pad : n_win) : n_win;
 }
 
 int svx_int_pwl_init(svx_int_pwl *pwl, int n_knots, const int32_t *x, const int32_t *y)

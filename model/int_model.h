@@ -60,6 +60,10 @@ int svx_int_pow2_values_matvec_i8_avx2(const int8_t *w_vals, size_t rows, size_t
                                         const int8_t *x, int32_t *acc);
 /* The same for int16 inputs (the GRU's h, |x| <= 4096) and int16 weight
  * values +-2^p (|code| <= 15) with vpmaddwd; also exact. Returns 0 or -1. */
+/* Many vectors at once: acc[p][r] = sum_c w[r][c] x[p][c] for p < n_vec, x rows
+ * of cols bytes; cols a multiple of 32. Returns 0 or -1. */
+int svx_int_values_matmul_i8_avx2(const int8_t *w_vals, size_t rows, size_t cols, const int8_t *x,
+                                  size_t n_vec, int32_t *acc);
 int svx_int_values_matvec_i16_avx2(const int16_t *w_vals, size_t rows, size_t cols,
                                    const int16_t *x, int32_t *acc);
 /* 1 when this library was compiled with the AVX2 twins (the caller still
@@ -93,6 +97,10 @@ typedef struct {
 
 void svx_int_conv2d_frame(const svx_int_conv *c, const int8_t *hist, int8_t *y, int8_t *win,
                           int32_t *acc);
+/* Scratch svx_int_conv2d_frame needs: win bytes (f_out windows of cols_pad
+ * with w_vals, one window of c_in*k_t*k_f without) and acc int32 (c_out*f_out). */
+size_t svx_int_conv_win_bytes(const svx_int_conv *c);
+#define SVX_INT_CONV_ACC(c) ((c)->c_out * (c)->f_out)
 
 /* Piecewise-linear function with integer knots in Q.12 (rule 5). */
 typedef struct {

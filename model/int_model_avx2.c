@@ -85,6 +85,42 @@ int svx_int_values_matvec_i16_avx2(const int16_t *w_vals, size_t rows, size_t co
     return 0;
 }
 
+int svx_int_values_matmul_i8_avx2(const int8_t *w_vals, size_t rows, size_t cols, const int8_t *x,
+                                  size_t n_vec, int32_t *acc)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    if (cols & 31u)
+        return -1;
+    size_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const int8_t *w = w_vals + r * cols;
+        for (size_t p = 0; p < n_vec; p++) {
+            const int8_t *xp = x + p * cols;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+            for (size_t c = 0; c < cols; c += 32) {
+                __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(xp + c));
+                a0 = madd_i8(a0, _mm256_loadu_si256((const __m256i *)(const void *)(w + c)), xv, ones);
+                a1 = madd_i8(a1, _mm256_loadu_si256((const __m256i *)(const void *)(w + cols + c)), xv,
+                             ones);
+                a2 = madd_i8(a2, _mm256_loadu_si256((const __m256i *)(const void *)(w + 2 * cols + c)),
+                             xv, ones);
+                a3 = madd_i8(a3, _mm256_loadu_si256((const __m256i *)(const void *)(w + 3 * cols + c)),
+                             xv, ones);
+            }
+            __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+            __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            _mm_storeu_si128((__m128i *)(void *)(acc + p * rows + r), t);
+        }
+    }
+    for (; r < rows; r++)
+        for (size_t p = 0; p < n_vec; p++) {
+            int32_t t;
+            svx_int_pow2_values_matvec_i8_avx2(w_vals + r * cols, 1, cols, x + p * cols, &t);
+            acc[p * rows + r] = t;
+        }
+    return 0;
+}
+
 int svx_int_avx2_built(void) { return 1; }
 #else
 int svx_int_pow2_values_matvec_i8_avx2(const int8_t *w_vals, size_t rows, size_t cols,
@@ -98,6 +134,13 @@ int svx_int_values_matvec_i16_avx2(const int16_t *w_vals, size_t rows, size_t co
                                    const int16_t *x, int32_t *acc)
 {
     (void)w_vals; (void)rows; (void)cols; (void)x; (void)acc;
+    return -1;
+}
+
+int svx_int_values_matmul_i8_avx2(const int8_t *w_vals, size_t rows, size_t cols, const int8_t *x,
+                                  size_t n_vec, int32_t *acc)
+{
+    (void)w_vals; (void)rows; (void)cols; (void)x; (void)n_vec; (void)acc;
     return -1;
 }
 

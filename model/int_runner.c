@@ -16,10 +16,9 @@ static void shared_sizes(const svx_int_layer *layers, int n_layers, size_t *act,
         if ((size_t)L->n_out > *act) *act = (size_t)L->n_out;
         if ((size_t)L->n_in > *act) *act = (size_t)L->n_in;
         if (L->type == SVX_LAYER_INT_CONV2D) {
-            size_t w = L->conv.c_in * L->conv.k_t * L->conv.k_f;
-            if (L->conv.cols_pad > w) w = L->conv.cols_pad;
+            size_t w = svx_int_conv_win_bytes(&L->conv);
             if (w > *win) *win = w;
-            if (L->conv.c_out > *acc) *acc = L->conv.c_out;
+            if (SVX_INT_CONV_ACC(&L->conv) > *acc) *acc = SVX_INT_CONV_ACC(&L->conv);
         } else if (L->type == SVX_LAYER_INT_GRU) {
             if (6u * L->gru.n_hidden > *acc) *acc = 6u * L->gru.n_hidden;
         } else if (L->type == SVX_LAYER_INT_LINEAR) {

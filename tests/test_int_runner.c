@@ -37,8 +37,10 @@ static int conv_seq(const svx_int_layer *L, const int8_t *in, int n_frames, int8
 {
     size_t fr = (size_t)L->n_in, kt = L->conv.k_t;
     int8_t *pad = calloc((n_frames + kt) * fr, 1);
-    int8_t win[256];
-    int32_t acc[64];
+    int8_t win[1024];
+    int32_t acc[256];
+    CU_ASSERT_FATAL(svx_int_conv_win_bytes(&L->conv) <= sizeof win &&
+                    SVX_INT_CONV_ACC(&L->conv) <= 256);
     memcpy(pad + (kt - 1) * fr, in, (size_t)n_frames * fr);
     int n_out = 0;
     for (int t = 0; t < n_frames; t += L->s_t)
