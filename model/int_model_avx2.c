@@ -66,7 +66,27 @@ int svx_int_values_matvec_i16_avx2(const int16_t *w_vals, size_t rows, size_t co
                                    const int16_t *x, int32_t *acc)
 {
     size_t c16 = cols & ~(size_t)15;
-    for (size_t r = 0; r < rows; r++) {
+    size_t r = 0;
+    /* four rows at a time share the x loads and one horizontal reduction */
+    for (; c16 == cols && r + 4 <= rows; r += 4) {
+        const int16_t *w = w_vals + r * cols;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t c = 0; c < cols; c += 16) {
+            __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + c));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(
+                _mm256_loadu_si256((const __m256i *)(const void *)(w + c)), xv));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(
+                _mm256_loadu_si256((const __m256i *)(const void *)(w + cols + c)), xv));
+            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(
+                _mm256_loadu_si256((const __m256i *)(const void *)(w + 2 * cols + c)), xv));
+            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(
+                _mm256_loadu_si256((const __m256i *)(const void *)(w + 3 * cols + c)), xv));
+        }
+        __m256i s4 = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+        __m128i t4 = _mm_add_epi32(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+        _mm_storeu_si128((__m128i *)(void *)(acc + r), t4);
+    }
+    for (; r < rows; r++) {
         const int16_t *w = w_vals + r * cols;
         __m256i a = _mm256_setzero_si256();
         for (size_t c = 0; c < c16; c += 16) {
