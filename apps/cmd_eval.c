@@ -36,7 +36,7 @@ static void usage(FILE *f)
             "_silence_ folders), or a manifest TSV (columns path, label12, word[, split]).\n"
             "Prints accuracy, per-class precision and recall and the confusion matrix.\n\n"
             "  -m, --model FILE     model (default: %s)\n"
-            APP_INTEGER_HELP
+            APP_INTEGER_HELP("            ")
             "  --task 12|35         12 classes (ten keywords, _unknown_, _silence_) or the 35\n"
             "                       words (clips of other words and silence are skipped); 12\n"
             "  --layout L           full, testset or manifest (default: detected)\n"

@@ -33,7 +33,7 @@ static void usage(FILE *f)
             "  --seconds S            stop after S seconds of audio\n"
             "  --json                 one JSON object per detection and for the summary\n"
             "  -m, --model FILE       model (default: %s)\n"
-            APP_INTEGER_HELP,
+            APP_INTEGER_HELP("              "),
             app_default_model());
 }
 

@@ -55,7 +55,7 @@ static void usage(FILE *f)
             "Transcribes each FILE (any format libsndfile reads; '-' = raw s16le mono on stdin).\n"
             "Prints one line per file: 'FILE<TAB>TEXT', or JSON with --json.\n\n"
             "  -m, --model FILE    model (default: %s)\n"
-            APP_INTEGER_HELP
+            APP_INTEGER_HELP("           ")
             "  -j, --jobs N        files processed in parallel (default 1)\n"
             "  --json              one JSON object per file: text, words with start/end/confidence\n"
             "  --greedy            CTC best path instead of lexicon beam search\n"

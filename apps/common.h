@@ -23,9 +23,10 @@ int app_load_model(const char *path, const svx_model_options *opt, svx_model **o
 /* The same with default options and --integer (force_integer) applied: the
  * path comes from the file unless force_integer is 1 (model/INTEGER.md). */
 int app_load_model_int(const char *path, int force_integer, svx_model **out);
-/* Help line of the --integer option, shared by the commands that load a model. */
-#define APP_INTEGER_HELP "  --integer           run the model's integer-only graph (default: the file's float-\n" \
-                         "                      activation graph if it has one, else the integer one)\n"
+/* Help line of the --integer option, shared by the commands that load a
+ * model; PAD is the spaces that align the text with the command's column. */
+#define APP_INTEGER_HELP(PAD) "  --integer" PAD "run the model's integer-only graph (default: the\n" \
+                              "           " PAD "file's float-activation graph if it has one)\n"
 
 /* Parses a positive integer/double option value; prints and returns -1 on error. */
 int app_parse_int(const char *opt, const char *val, long lo, long hi, long *out);
