@@ -37,10 +37,12 @@ LDLIBS_ALL := $(PKG_LIBS) -lm -lpthread $(EXTRA_LDFLAGS)
 ARCH := $(shell $(CC) -dumpmachine 2>/dev/null)
 ifneq (,$(findstring x86_64,$(ARCH)))
 SIMD_FLAGS := -mavx2 -mfma
+SIMD512_FLAGS := -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl
 endif
 
 # Library sources: every .c file of the pipeline stages. Files ending in
-# _avx2.c hold AVX2 kernels and are compiled with SIMD_FLAGS (dispatched at run time).
+# _avx2.c hold AVX2 kernels and are compiled with SIMD_FLAGS, files ending in _avx512.c
+# AVX-512 kernels with SIMD512_FLAGS (both dispatched at run time from the CPU).
 LIB_SRC := $(wildcard common/*.c audio/*.c features/*.c model/*.c decoder/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 APP_SRC := $(wildcard apps/*.c)
@@ -61,6 +63,10 @@ all: $(LIB_A) $(LIB_SO) $(BIN)
 $(BUILD)/%_avx2.o: %_avx2.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SIMD_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SIMD512_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -55,13 +55,14 @@ static double rnd(void)
 
 enum {
     B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP, B_DS_TABLE,
-    B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2, B_INT_AVX2, B_COUNT
+    B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2, B_INT_AVX2, B_F32_512, B_DS_512, B_COUNT
 };
 /* B_INT_POW2: the integer-only path (model/int_model.c, issue 7): int8 activations,
  * the DenseShift codes as shifts and adds into int32, one int8 code per weight. */
 static const int k_bmap[B_COUNT] = {SVX_K_F32_REF, SVX_K_F32_SIMD, -1, SVX_K_I8_SIMD,
                                     SVX_K_DS_SCALAR, SVX_K_DS_EXP_SIMD, SVX_K_DS_TABLE_SIMD,
-                                    SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_SIMD, SVX_K_DPS_TABLE_SIMD, -2, -3};
+                                    SVX_K_DPS_SCALAR, SVX_K_DPS_EXP_SIMD, SVX_K_DPS_TABLE_SIMD, -2, -3,
+                                    SVX_K_F32_AVX512, SVX_K_DS_TABLE_AVX512};
 
 /* "openblas-sgemv" or the library's kernel name ("denseshift-table-avx2"). */
 static const char *bname(int b)
@@ -170,6 +171,8 @@ static svx_wmat *bench_target(shape_bench *s, int b, svx_kernel_id *k)
     *k = (svx_kernel_id)k_bmap[b];
     if (b == B_I8_SIMD)
         return &s->i8;
+    if (b == B_F32_512 || b == B_DS_512)
+        return &s->ds;
     if (b >= B_DPS_SCALAR)
         return &s->dps;
     return &s->ds;
@@ -678,14 +681,15 @@ int cmd_bench(int argc, char **argv)
                 first = 0;
             }
         printf("}, \"denseshift_kernel\": \"%s\", \"ratios\": {", bname(ds_best));
-        const double ratios[5] = {RATIO(ds_best, B_DPS_EXP), RATIO(ds_best, B_DPS_TABLE),
+        const double ratios[6] = {RATIO(ds_best, B_DPS_EXP), RATIO(ds_best, B_DPS_TABLE),
                                   RATIO(B_DS_SCALAR, B_DPS_SCALAR), RATIO(ds_best, f32_best),
-                                  RATIO(ds_best, B_BLAS)};
-        static const char *const rnames[5] = {"denseshift_over_deepshift_exp",
+                                  RATIO(ds_best, B_BLAS), RATIO(B_DS_512, B_F32_512)};
+        static const char *const rnames[6] = {"denseshift_over_deepshift_exp",
                                               "denseshift_over_deepshift_table",
                                               "denseshift_over_deepshift_scalar",
-                                              "denseshift_over_f32_simd", "denseshift_over_openblas"};
-        for (int k = 0; k < 5; k++) {
+                                              "denseshift_over_f32_simd", "denseshift_over_openblas",
+                                              "denseshift_avx512_over_f32_avx512"};
+        for (int k = 0; k < 6; k++) {
             if (isnan(ratios[k]))
                 printf("%s\"%s\": null", k ? ", " : "", rnames[k]); /* kernel not on this CPU */
             else
@@ -726,10 +730,10 @@ int cmd_bench(int argc, char **argv)
         printf("%-10s %-9s %4s %7s", "layer", "shape", "bits", "calls/s");
         static const int show[] = {B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP,
                                    B_DS_TABLE, B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2,
-                                   B_INT_AVX2};
+                                   B_INT_AVX2, B_F32_512, B_DS_512};
         static const char *const shortn[] = {"f32", "f32-simd", "openblas", "i8-simd", "ds-scal",
                                              "ds-exp", "ds-table", "dps-scal", "dps-exp", "dps-table",
-                                             "int-pow2", "int-avx2"};
+                                             "int-pow2", "int-avx2", "f32-512", "ds-t512"};
         for (size_t b = 0; b < sizeof show / sizeof show[0]; b++)
             printf(" %9s", shortn[b]);
         printf("\n");
@@ -763,6 +767,9 @@ int cmd_bench(int argc, char **argv)
                bytes_tot[ds_best] ? (double)bytes_tot[f32_best] / (double)bytes_tot[ds_best] : NAN);
         printf("  DenseShift / OpenBLAS cblas_sgemv (1 thread)             %6.2fx\n",
                RATIO(ds_best, B_BLAS));
+        printf("  DenseShift AVX-512 / float32 AVX-512 (like for like)     %6.2fx  (weight bytes %.1fx fewer)\n",
+               RATIO(B_DS_512, B_F32_512),
+               bytes_tot[B_DS_512] ? (double)bytes_tot[B_F32_512] / (double)bytes_tot[B_DS_512] : NAN);
         printf("  integer path (int8 x, shift-add) / float DenseShift %-5s %6.2fx  (matvec only)\n",
                "", RATIO(B_INT_POW2, ds_best));
         printf("  integer path AVX2 (int8 x, vpmaddubsw) / float DenseShift  %6.2fx  (matvec only)\n",

@@ -21,16 +21,17 @@ static inline float u2f(uint32_t u)
     return f;
 }
 
-/* 32-byte aligned, zeroed memory obtained from malloc (so that the test
+/* 64-byte (so also 32-byte) aligned, zeroed memory obtained from malloc (so that the test
  * runner's counting malloc sees every allocation); free with svx_free32. */
 void *svx_alloc32(size_t n_bytes)
 {
-    if (n_bytes > SIZE_MAX - 64u)
+    if (n_bytes > SIZE_MAX - 128u)
         return NULL;
-    unsigned char *raw = malloc(n_bytes + 64u);
+    unsigned char *raw = malloc(n_bytes + 128u);
     if (!raw)
         return NULL;
-    uintptr_t a = ((uintptr_t)raw + 32u + 31u) & ~(uintptr_t)31u;
+    /* 64-byte (cache line, zmm) alignment, room for the raw pointer before it */
+    uintptr_t a = ((uintptr_t)raw + 64u + 63u) & ~(uintptr_t)63u;
     unsigned char *p = (unsigned char *)a;
     memcpy(p - sizeof raw, &raw, sizeof raw);
     memset(p, 0, n_bytes);
@@ -58,6 +59,25 @@ int svx_cpu_has_simd(void)
     return svx_simd_compiled();
 #endif
 }
+
+/* 1 if the AVX-512 kernels can run: an AVX-512 build of kernels_avx512.c
+ * and a CPU (and OS, which libgcc checks through XCR0) with F, BW and VL. */
+int svx_cpu_has_avx512(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return svx_avx512_compiled() && svx_cpu_has_simd() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0; /* no reference to kernels_avx512.c: other targets may link without it */
+#endif
+}
+
+/* The x86 table kernels read the lane-word layout (kernels.h); NEON keeps code_blk. */
+#if defined(__x86_64__)
+#define SVX_TABLE_LW 1
+#else
+#define SVX_TABLE_LW 0
+#endif
 
 static size_t packed_bytes(int rows, int cols, int bits)
 {
@@ -143,6 +163,8 @@ void svx_wmat_free(svx_wmat *w)
     svx_free32(w->f32_blk);
     svx_free32(w->q8_blk);
     svx_free32(w->code_blk);
+    svx_free32(w->code_lw);
+    svx_free32(w->f32_blk16);
     memset(w, 0, sizeof *w);
 }
 
@@ -271,8 +293,10 @@ static void mv_shift_scalar(const svx_wmat *w, const float *x, float *y)
 
 int svx_kernel_supported(const svx_wmat *w, svx_kernel_id k)
 {
-    int avx = svx_cpu_has_simd();
+    int avx = svx_cpu_has_simd(), avx512 = svx_cpu_has_avx512();
     switch (k) {
+    case SVX_K_F32_AVX512: return avx512;
+    case SVX_K_DS_TABLE_AVX512: return avx512 && w->enc == SVX_ENC_DENSESHIFT;
     case SVX_K_F32_REF: return 1;
     case SVX_K_F32_SIMD: return avx;
     case SVX_K_I8_SCALAR: return w->enc == SVX_ENC_I8;
@@ -297,6 +321,44 @@ static int ensure_f32(svx_wmat *w)
     for (int r = 0; r < w->rows; r++)
         for (int j = 0; j < w->cols; j++)
             w->f32[(size_t)r * (size_t)w->cols + (size_t)j] = svx_wmat_value(w, r, j);
+    return SVX_OK;
+}
+
+/* code_blk of kernels.h: 8-row blocks, bits*8 bits per column. */
+static int prepare_code_blk(svx_wmat *w)
+{
+    const size_t blocks = ((size_t)w->rows + 7u) / 8u, cols = (size_t)w->cols;
+    if (w->code_blk)
+        return SVX_OK;
+    /* +4 bytes: the kernels load 32 bits at the last column */
+    w->code_blk = alloc32(blocks * cols * (size_t)w->bits + 4u);
+    if (!w->code_blk)
+        return SVX_ERR_NO_MEMORY;
+    for (int r = 0; r < w->rows; r++)
+        for (size_t j = 0; j < cols; j++) {
+            size_t bitpos = ((size_t)r / 8u * cols + j) * (size_t)w->bits * 8u +
+                            ((size_t)r % 8u) * (size_t)w->bits;
+            unsigned v = svx_wmat_code(w, r, (int)j) << (bitpos & 7u);
+            w->code_blk[bitpos >> 3] |= (uint8_t)(v & 0xFFu);
+            w->code_blk[(bitpos >> 3) + 1] |= (uint8_t)(v >> 8);
+        }
+    return SVX_OK;
+}
+
+/* code_lw of kernels.h: lane words, groups of 16 rows, zero-padded. */
+static int prepare_lane_words(svx_wmat *w)
+{
+    if (w->code_lw)
+        return SVX_OK;
+    const int bits = w->bits, n = svx_lw_per_word(bits), nw = svx_lw_n_words(bits, w->cols);
+    const size_t groups = ((size_t)w->rows + 15u) / 16u;
+    w->code_lw = alloc32(groups * (size_t)nw * 16u * sizeof(uint32_t));
+    if (!w->code_lw)
+        return SVX_ERR_NO_MEMORY;
+    for (int r = 0; r < w->rows; r++)
+        for (int j = 0; j < w->cols; j++)
+            w->code_lw[((size_t)r / 16u * (size_t)nw + (size_t)(j / n)) * 16u + (size_t)r % 16u] |=
+                (uint32_t)svx_wmat_code(w, r, j) << svx_lw_bitpos(bits, j % n);
     return SVX_OK;
 }
 
@@ -332,25 +394,26 @@ int svx_wmat_prepare(svx_wmat *w, svx_kernel_id k)
                         w->q8[(size_t)r * cols + j];
         }
         return SVX_OK;
-    case SVX_K_DS_EXP_SIMD:
-    case SVX_K_DS_TABLE_SIMD:
-    case SVX_K_DPS_EXP_SIMD:
-    case SVX_K_DPS_TABLE_SIMD:
-        if (!w->code_blk) {
-            /* +4 bytes: the kernels load 32 bits at the last column */
-            w->code_blk = alloc32(blocks * cols * (size_t)w->bits + 4u);
-            if (!w->code_blk)
+    case SVX_K_F32_AVX512:
+        if (ensure_f32(w) < 0)
+            return SVX_ERR_NO_MEMORY;
+        if (!w->f32_blk16) {
+            const size_t groups = ((size_t)w->rows + 15u) / 16u;
+            w->f32_blk16 = alloc32(groups * cols * 16u * sizeof(float));
+            if (!w->f32_blk16)
                 return SVX_ERR_NO_MEMORY;
             for (int r = 0; r < w->rows; r++)
-                for (size_t j = 0; j < cols; j++) {
-                    size_t bitpos = ((size_t)r / 8u * cols + j) * (size_t)w->bits * 8u +
-                                    ((size_t)r % 8u) * (size_t)w->bits;
-                    unsigned v = svx_wmat_code(w, r, (int)j) << (bitpos & 7u);
-                    w->code_blk[bitpos >> 3] |= (uint8_t)(v & 0xFFu);
-                    w->code_blk[(bitpos >> 3) + 1] |= (uint8_t)(v >> 8);
-                }
+                for (size_t j = 0; j < cols; j++)
+                    w->f32_blk16[((size_t)r / 16u * cols + j) * 16u + (size_t)r % 16u] =
+                        w->f32[(size_t)r * cols + j];
         }
         return SVX_OK;
+    case SVX_K_DS_TABLE_SIMD:
+    case SVX_K_DPS_TABLE_SIMD:
+    case SVX_K_DS_TABLE_AVX512:
+        return SVX_TABLE_LW ? prepare_lane_words(w) : prepare_code_blk(w);
+    case SVX_K_DS_EXP_SIMD:
+    case SVX_K_DPS_EXP_SIMD: return prepare_code_blk(w);
     default: return SVX_OK;
     }
 }
@@ -362,6 +425,8 @@ svx_kernel_id svx_kernel_pick(const svx_wmat *w, int choice)
         return SVX_K_F32_REF;
     switch (w->enc) {
     case SVX_ENC_I8: return avx ? SVX_K_I8_SIMD : SVX_K_I8_SCALAR;
+    /* The AVX-512 table kernel is not picked: on the bundled model's shapes it
+     * measured no faster than the AVX2 one (model/BENCH.md). */
     case SVX_ENC_DENSESHIFT: return avx ? SVX_K_DS_TABLE_SIMD : SVX_K_DS_SCALAR;
     case SVX_ENC_DEEPSHIFT: return avx ? SVX_K_DPS_TABLE_SIMD : SVX_K_DPS_SCALAR;
     default: return avx ? SVX_K_F32_SIMD : SVX_K_F32_REF;
@@ -378,7 +443,8 @@ const char *svx_kernel_name(svx_kernel_id k)
     static const char *const names[SVX_K_COUNT] = {
         "f32-scalar", "f32-" SVX_SIMD_SUFFIX, "i8-scalar", "i8-" SVX_SIMD_SUFFIX,
         "denseshift-scalar", "denseshift-exp-" SVX_SIMD_SUFFIX, "denseshift-table-" SVX_SIMD_SUFFIX,
-        "deepshift-scalar", "deepshift-exp-" SVX_SIMD_SUFFIX, "deepshift-table-" SVX_SIMD_SUFFIX};
+        "deepshift-scalar", "deepshift-exp-" SVX_SIMD_SUFFIX, "deepshift-table-" SVX_SIMD_SUFFIX,
+        "f32-avx512", "denseshift-table-avx512"};
     return (unsigned)k < SVX_K_COUNT ? names[k] : "?";
 }
 
@@ -393,6 +459,14 @@ size_t svx_kernel_weight_bytes(const svx_wmat *w, svx_kernel_id k)
     case SVX_K_I8_SIMD: return padded + alpha;
     case SVX_K_DS_SCALAR:
     case SVX_K_DPS_SCALAR: return packed_bytes(w->rows, w->cols, w->bits) + alpha;
+    case SVX_K_F32_AVX512: return ((size_t)w->rows + 15u) / 16u * 16u * (size_t)w->cols * 4u;
+    case SVX_K_DS_TABLE_SIMD:
+    case SVX_K_DPS_TABLE_SIMD:
+    case SVX_K_DS_TABLE_AVX512:
+        if (SVX_TABLE_LW)
+            return ((size_t)w->rows + 15u) / 16u * 16u * (size_t)svx_lw_n_words(w->bits, w->cols) * 4u +
+                   alpha;
+        return padded * (size_t)w->bits / 8u + alpha;
     default: return padded * (size_t)w->bits / 8u + alpha;
     }
 }
@@ -414,6 +488,10 @@ void svx_matvec(const svx_wmat *w, svx_kernel_id k, const float *x, float *y, fl
     case SVX_K_DPS_EXP_SIMD: svx_mv_shift_exp_simd(w, x, y, scratch); return;
     case SVX_K_DS_TABLE_SIMD:
     case SVX_K_DPS_TABLE_SIMD: svx_mv_shift_table_simd(w, x, y, scratch); return;
+#if defined(__x86_64__)
+    case SVX_K_F32_AVX512: svx_mv_f32_avx512(w, x, y); return;
+    case SVX_K_DS_TABLE_AVX512: svx_mv_shift_table_avx512(w, x, y, scratch); return;
+#endif
     default: mv_f32_ref(w, x, y); return;
     }
 }

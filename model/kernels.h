@@ -37,7 +37,8 @@ enum { SVX_ENC_F32 = 0, SVX_ENC_I8 = 1, SVX_ENC_DENSESHIFT = 2, SVX_ENC_DEEPSHIF
 
 /* Kernel variants. The SIMD ones are AVX2+FMA on x86-64 (kernels_avx2.c,
  * chosen at run time from the CPU) and NEON on AArch64 (kernels_neon.c);
- * the scalar ones are their portable twins. */
+ * the *_AVX512 ones need AVX-512 F+BW+VL (kernels_avx512.c, also chosen at
+ * run time); the scalar ones are their portable twins. */
 typedef enum {
     SVX_K_F32_REF = 0,     /* plain loops on row-major float weights */
     SVX_K_F32_SIMD,        /* 8-row interleaved float weights, fused multiply-add */
@@ -49,6 +50,8 @@ typedef enum {
     SVX_K_DPS_SCALAR,      /* DeepShift (zero code): per-weight exponent add + zero mask */
     SVX_K_DPS_EXP_SIMD,
     SVX_K_DPS_TABLE_SIMD,  /* DeepShift with the same table trick (fair comparison) */
+    SVX_K_F32_AVX512,      /* 16-row interleaved float weights, zmm fused multiply-add */
+    SVX_K_DS_TABLE_AVX512, /* DenseShift table kernel on zmm: 16 rows per vpermps */
     SVX_K_COUNT
 } svx_kernel_id;
 
@@ -65,7 +68,10 @@ typedef struct {
     float *f32_blk;        /* SVX_K_F32_SIMD layout: [rows/8 up][cols][8] */
     int8_t *q8_blk;        /* SVX_K_I8_SIMD layout: [rows/8 up][cols][8] */
     uint8_t *code_blk;     /* shift SIMD layout: block k, column j: 8 codes of
-                              rows 8k..8k+7 in bits*8 bits at k*cols*bits + j*bits */
+                              rows 8k..8k+7 in bits*8 bits at k*cols*bits + j*bits
+                              (exp kernels; NEON table kernel) */
+    uint32_t *code_lw;     /* x86 table kernels: lane words, see svx_lw_* below */
+    float *f32_blk16;      /* SVX_K_F32_AVX512 layout: [rows/16 up][cols][16] */
     int kernel;            /* the kernel svx_matvec uses by default */
 } svx_wmat;
 
@@ -122,6 +128,33 @@ static inline int svx_shift_safe(uint32_t xbits)
  * x * 2^i and the sign bit is applied by the kernel. */
 void svx_shift_table(int enc, int bits, float x, float *t8);
 
+/* Lane-word layout of the x86 table kernels (code_lw), built at load time
+ * from the canonical codes (model/FORMAT.md's file layout is unchanged).
+ * Rows go in groups of 16 (padded with code 0); each row of a group owns one
+ * uint32 "lane word" per svx_lw_per_word(bits) consecutive columns:
+ *   code_lw[(group * n_words + g) * 16 + row % 16], n_words = svx_lw_n_words,
+ * column j = g * n + c in word g. The word is two 16-bit halves, each holding
+ * h = 16 / bits codes LSB-first: code c at bit bits*c for c < h, at bit
+ * 16 + bits*(c - h) for c >= h. Why: a vector of 8 (16) lane words of one
+ * column group then yields each column's vpermps index with one integer op
+ * (code 0: none; other codes in a half: vpmulhuw by 2^(16 - shift), which
+ * runs on the integer-multiply pipes, not the shuffle pipes that vpermps
+ * needs; the high half: one vpsrld), instead of a broadcast + vpsrlvd per
+ * column and block. vpermps reads only the low 3 (4) index bits, so the
+ * codes above need no masking. 3-bit codes: 10 per word = 3.2 bits per
+ * weight (float32 / this = 10x); 2-bit 16 per word; 4-bit 8 per word. The
+ * AVX2 kernel reads a group as two blocks of 8 lanes. */
+static inline int svx_lw_per_word(int bits) { return 2 * (16 / bits); }
+static inline int svx_lw_n_words(int bits, int cols)
+{
+    return (cols + svx_lw_per_word(bits) - 1) / svx_lw_per_word(bits);
+}
+static inline int svx_lw_bitpos(int bits, int c)
+{
+    int h = 16 / bits;
+    return c < h ? bits * c : 16 + bits * (c - h);
+}
+
 /* SIMD implementations (kernels_avx2.c or kernels_neon.c); only called when
  * svx_cpu_has_simd(). svx_simd_name() is "avx2", "neon" or "none". */
 const char *svx_simd_name(void);
@@ -130,5 +163,12 @@ void svx_mv_i8_simd(const svx_wmat *w, const float *x, float *y);
 void svx_mv_shift_table_simd(const svx_wmat *w, const float *x, float *y, float *scratch);
 void svx_mv_shift_exp_simd(const svx_wmat *w, const float *x, float *y, float *scratch);
 int svx_simd_compiled(void);
+
+/* AVX-512 implementations (kernels_avx512.c, compiled with -mavx512f
+ * -mavx512bw -mavx512vl); only called when svx_cpu_has_avx512(). */
+int svx_cpu_has_avx512(void);
+int svx_avx512_compiled(void);
+void svx_mv_f32_avx512(const svx_wmat *w, const float *x, float *y);
+void svx_mv_shift_table_avx512(const svx_wmat *w, const float *x, float *y, float *scratch);
 
 #endif

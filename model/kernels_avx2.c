@@ -2,9 +2,10 @@
  * dispatch checks the CPU). Scalar twins are in kernels.c; the design and the
  * exactness guard are described in kernels.h.
  *
- * Layout: rows are taken 8 at a time (one vector lane per row); for a block
- * of 8 rows and column j the 8 codes are 8*b contiguous bits, lane l at bits
- * [l*b, l*b + b). Four blocks are processed together so that four
+ * Layout: rows are taken 8 at a time (one vector lane per row). The table
+ * kernel reads kernels.h's lane words (code_lw); the exp kernels read
+ * code_blk: for a block of 8 rows and column j the 8 codes are 8*b contiguous
+ * bits, lane l at bits [l*b, l*b + b). Four blocks are processed together so that four
  * independent accumulators hide the latency of the vector add, while each
  * row's sum still runs over j in order (bit-identical to the scalar twin). */
 #include "kernels.h"
@@ -77,6 +78,19 @@ void svx_mv_f32_simd(const svx_wmat *w, const float *x, float *y)
         store_block_f32(w, k + 2, a2, y);
         store_block_f32(w, k + 3, a3, y);
     }
+    if (k + 2 <= nblk) { /* two blocks: two FMA chains (a fair baseline for 16-row matrices) */
+        const float *w0 = w->f32_blk + (size_t)k * stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        for (int j = 0; j < cols; j++) {
+            __m256 xv = _mm256_broadcast_ss(x + j);
+            const float *p = w0 + (size_t)j * 8u;
+            a0 = _mm256_fmadd_ps(_mm256_load_ps(p), xv, a0);
+            a1 = _mm256_fmadd_ps(_mm256_load_ps(p + stride), xv, a1);
+        }
+        store_block_f32(w, k, a0, y);
+        store_block_f32(w, k + 1, a1, y);
+        k += 2;
+    }
     for (; k < nblk; k++) {
         const float *w0 = w->f32_blk + (size_t)k * stride;
         __m256 a0 = _mm256_setzero_ps();
@@ -128,7 +142,7 @@ typedef struct {
     int has_zero;
 } table_consts;
 
-static table_consts make_consts(int enc, int bits)
+SVX_INLINE table_consts make_consts(int enc, int bits)
 {
     int32_t p[8], s[8], z[8];
     for (int i = 0; i < 8; i++) {
@@ -172,6 +186,47 @@ SVX_INLINE void build_table(const svx_wmat *w, const table_consts *c, float xj, 
     }
 }
 
+/* All cols tables. Eight inputs at a time: one vector test of the guard
+ * (1 <= biased exponent <= 247 for all eight), then per input a memory
+ * broadcast, an add and a store; any other group goes input by input. */
+SVX_INLINE void build_tables(const svx_wmat *w, const table_consts *c, const float *x, float *tab)
+{
+    const int cols = w->cols;
+    const __m256i lo = _mm256_setzero_si256(), hi = _mm256_set1_epi32(248), ff = _mm256_set1_epi32(0xFF);
+    int j = 0;
+    for (; j + 8 <= cols; j += 8) {
+        __m256i e = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(_mm256_loadu_ps(x + j)), 23), ff);
+        __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(e, lo), _mm256_cmpgt_epi32(hi, e));
+        if (_mm256_movemask_ps(_mm256_castsi256_ps(ok)) == 0xFF) {
+            for (int i = 0; i < 8; i++) {
+                __m256i v = _mm256_add_epi32(_mm256_castps_si256(_mm256_broadcast_ss(x + j + i)), c->p);
+                if (c->has_zero)
+                    v = _mm256_and_si256(v, c->z);
+                _mm256_store_si256((__m256i *)(void *)(tab + 8 * (j + i)), v);
+            }
+        } else {
+            for (int i = 0; i < 8; i++)
+                build_table(w, c, x[j + i], tab + 8 * (j + i));
+        }
+    }
+    if (j < cols) { /* the last 1..7 inputs: lanes past cols pass the test */
+        __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols - j), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i e = _mm256_and_si256(_mm256_srli_epi32(_mm256_maskload_epi32((const int *)(const void *)(x + j), in), 23), ff);
+        __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(e, lo), _mm256_cmpgt_epi32(hi, e));
+        int all = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_or_si256(ok, _mm256_xor_si256(in, _mm256_set1_epi32(-1))))) == 0xFF;
+        for (; j < cols; j++) {
+            if (all) {
+                __m256i v = _mm256_add_epi32(_mm256_castps_si256(_mm256_broadcast_ss(x + j)), c->p);
+                if (c->has_zero)
+                    v = _mm256_and_si256(v, c->z);
+                _mm256_store_si256((__m256i *)(void *)(tab + 8 * j), v);
+            } else {
+                build_table(w, c, x[j], tab + 8 * j);
+            }
+        }
+    }
+}
+
 /* Looks up the 8 lanes' values of one column from its table. */
 SVX_INLINE __m256 table_lookup(__m256 t, __m256i idx, int bits)
 {
@@ -188,68 +243,123 @@ SVX_INLINE __m256i lane_shifts(int bits)
     return _mm256_setr_epi32(0, bits, 2 * bits, 3 * bits, 4 * bits, 5 * bits, 6 * bits, 7 * bits);
 }
 
-SVX_INLINE void table_kernel(const svx_wmat *w, const float *x, float *y, float *tab, const int bits)
+/* vpermps index of column c of a lane-word vector (kernels.h): v the words,
+ * h = v >> 16 (computed by the caller at c == 16/bits). Only the low 3 bits
+ * are right; vpermps ignores the rest. vpmulhuw by 2^(16-s) is a right shift
+ * by s within each 16-bit half, on the multiply pipes (Zen 4: FP0/FP3),
+ * leaving the shuffle pipes (FP1/FP2) to vpermps. */
+SVX_INLINE __m256i lw_index(__m256i v, __m256i h, int bits, int c)
 {
-    const int cols = w->cols, nblk = (w->rows + 7) / 8;
-    const size_t stride = (size_t)cols * (size_t)bits;
-    const __m256i L = lane_shifts(bits);
-    table_consts c = make_consts(w->enc, bits);
-    for (int j = 0; j < cols; j++)
-        build_table(w, &c, x[j], tab + 8 * j);
-    int k = 0;
-    for (; k + 4 <= nblk; k += 4) {
-        const uint8_t *c0 = w->code_blk + (size_t)k * stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int j = 0; j < cols; j++) {
-            __m256 t = _mm256_load_ps(tab + 8 * j);
-            const uint8_t *p = c0 + (size_t)j * (size_t)bits;
-            __m256i i0 = _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)load_u32(p)), L);
-            __m256i i1 = _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)load_u32(p + stride)), L);
-            __m256i i2 = _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)load_u32(p + 2 * stride)), L);
-            __m256i i3 = _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)load_u32(p + 3 * stride)), L);
-            a0 = _mm256_add_ps(a0, table_lookup(t, i0, bits));
-            a1 = _mm256_add_ps(a1, table_lookup(t, i1, bits));
-            a2 = _mm256_add_ps(a2, table_lookup(t, i2, bits));
-            a3 = _mm256_add_ps(a3, table_lookup(t, i3, bits));
+    const int half = 16 / bits;
+    if (c == 0)
+        return v;
+    if (c < half)
+        return _mm256_mulhi_epu16(v, _mm256_set1_epi16((short)(1 << (16 - bits * c))));
+    if (c == half)
+        return h;
+    return _mm256_mulhi_epu16(h, _mm256_set1_epi16((short)(1 << (16 - bits * (c - half)))));
+}
+
+/* One column c for block variables a (accumulator), v (words), h (v >> 16). */
+#define LW_STEP(a, v, h)                                                                          \
+    do {                                                                                          \
+        if (c == half)                                                                            \
+            h = _mm256_srli_epi32(v, 16);                                                         \
+        a = _mm256_add_ps(a, table_lookup(tv, lw_index(v, h, bits, c), bits));                    \
+        __asm__("" : "+x"(a)); /* keeps GCC from hoisting all lookups and spilling them */        \
+    } while (0)
+
+/* NB (1, 2 or 4) consecutive 8-row blocks k .. k+NB-1, each row's sum over
+ * j in order. Explicit variables, not arrays: GCC keeps them in registers. */
+SVX_INLINE void lw_blocks(const svx_wmat *w, const float *tab, float *y, int k, const int NB,
+                          const int bits)
+{
+    const int cols = w->cols, n = svx_lw_per_word(bits), half = 16 / bits;
+    const int nw = svx_lw_n_words(bits, cols), full = cols / n;
+#define LW_BASE(b)                                                                                \
+    (w->code_lw + (size_t)((k + (b)) >> 1) * (size_t)nw * 16u + (size_t)((k + (b)) & 1) * 8u)
+    const uint32_t *p0 = LW_BASE(0), *p1 = LW_BASE(NB > 1 ? 1 : 0), *p2 = LW_BASE(NB > 2 ? 2 : 0),
+                   *p3 = LW_BASE(NB > 3 ? 3 : 0);
+#undef LW_BASE
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256i v0, v1 = _mm256_setzero_si256(), v2 = v1, v3 = v1, h0 = v1, h1 = v1, h2 = v1, h3 = v1;
+    for (int g = 0; g < full; g++) {
+        const float *t = tab + (size_t)g * (size_t)n * 8u;
+        const size_t o = (size_t)g * 16u;
+        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + o));
+        if (NB > 1)
+            v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + o));
+        if (NB > 2) {
+            v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + o));
+            v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + o));
         }
-        store_block(w, k, a0, y);
+#pragma GCC unroll 16
+        for (int c = 0; c < n; c++) {
+            __m256 tv = _mm256_load_ps(t + 8 * c);
+            LW_STEP(a0, v0, h0);
+            if (NB > 1)
+                LW_STEP(a1, v1, h1);
+            if (NB > 2) {
+                LW_STEP(a2, v2, h2);
+                LW_STEP(a3, v3, h3);
+            }
+        }
+    }
+    if (full < nw) { /* last, partial word: shift counts from a register */
+        const float *t = tab + (size_t)full * (size_t)n * 8u;
+        const size_t o = (size_t)full * 16u;
+        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + o));
+        v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + o));
+        v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + o));
+        v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + o));
+        for (int c = 0; c < cols - full * n; c++) {
+            __m256 tv = _mm256_load_ps(t + 8 * c);
+            __m128i cnt = _mm_cvtsi32_si128(svx_lw_bitpos(bits, c));
+            a0 = _mm256_add_ps(a0, table_lookup(tv, _mm256_srl_epi32(v0, cnt), bits));
+            if (NB > 1)
+                a1 = _mm256_add_ps(a1, table_lookup(tv, _mm256_srl_epi32(v1, cnt), bits));
+            if (NB > 2) {
+                a2 = _mm256_add_ps(a2, table_lookup(tv, _mm256_srl_epi32(v2, cnt), bits));
+                a3 = _mm256_add_ps(a3, table_lookup(tv, _mm256_srl_epi32(v3, cnt), bits));
+            }
+        }
+    }
+    store_block(w, k, a0, y);
+    if (NB > 1)
         store_block(w, k + 1, a1, y);
+    if (NB > 2) {
         store_block(w, k + 2, a2, y);
         store_block(w, k + 3, a3, y);
     }
-    if (k + 2 <= nblk) { /* two blocks: still two independent accumulators */
-        const uint8_t *c0 = w->code_blk + (size_t)k * stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-        for (int j = 0; j < cols; j++) {
-            __m256 t = _mm256_load_ps(tab + 8 * j);
-            const uint8_t *p = c0 + (size_t)j * (size_t)bits;
-            __m256i i0 = _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)load_u32(p)), L);
-            __m256i i1 = _mm256_srlv_epi32(_mm256_set1_epi32((int32_t)load_u32(p + stride)), L);
-            a0 = _mm256_add_ps(a0, table_lookup(t, i0, bits));
-            a1 = _mm256_add_ps(a1, table_lookup(t, i1, bits));
-        }
-        store_block(w, k, a0, y);
-        store_block(w, k + 1, a1, y);
+}
+
+SVX_INLINE void table_kernel(const svx_wmat *w, const float *x, float *y, float *tab, const int bits,
+                             const int deep)
+{
+    const int nblk = (w->rows + 7) / 8;
+    /* enc and bits are constants here, so the table constants fold */
+    table_consts c = make_consts(deep ? SVX_ENC_DEEPSHIFT : SVX_ENC_DENSESHIFT, bits);
+    build_tables(w, &c, x, tab);
+    int k = 0;
+    for (; k + 4 <= nblk; k += 4) /* four independent accumulators hide the add latency */
+        lw_blocks(w, tab, y, k, 4, bits);
+    if (k + 2 <= nblk) {
+        lw_blocks(w, tab, y, k, 2, bits);
         k += 2;
     }
-    for (; k < nblk; k++) {
-        const uint8_t *c0 = w->code_blk + (size_t)k * stride;
-        __m256 a0 = _mm256_setzero_ps();
-        for (int j = 0; j < cols; j++) {
-            __m256i i0 = _mm256_srlv_epi32(
-                _mm256_set1_epi32((int32_t)load_u32(c0 + (size_t)j * (size_t)bits)), L);
-            a0 = _mm256_add_ps(a0, table_lookup(_mm256_load_ps(tab + 8 * j), i0, bits));
-        }
-        store_block(w, k, a0, y);
-    }
+    if (k < nblk)
+        lw_blocks(w, tab, y, k, 1, bits);
 }
 
 void svx_mv_shift_table_simd(const svx_wmat *w, const float *x, float *y, float *scratch)
 {
-    switch (w->bits) {
-    case 2: table_kernel(w, x, y, scratch, 2); break;
-    case 3: table_kernel(w, x, y, scratch, 3); break;
-    default: table_kernel(w, x, y, scratch, 4); break;
+    switch (w->bits * 2 + (w->enc == SVX_ENC_DEEPSHIFT)) {
+    case 4: table_kernel(w, x, y, scratch, 2, 0); break;
+    case 5: table_kernel(w, x, y, scratch, 2, 1); break;
+    case 6: table_kernel(w, x, y, scratch, 3, 0); break;
+    case 7: table_kernel(w, x, y, scratch, 3, 1); break;
+    case 8: table_kernel(w, x, y, scratch, 4, 0); break;
+    default: table_kernel(w, x, y, scratch, 4, 1); break;
     }
 }
 

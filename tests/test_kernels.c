@@ -101,7 +101,8 @@ static int check_all_kernels(svx_wmat *w, const float *x)
     static const int twin[][2] = {{SVX_K_DS_EXP_SIMD, SVX_K_DS_SCALAR},
                                   {SVX_K_DS_TABLE_SIMD, SVX_K_DS_SCALAR},
                                   {SVX_K_DPS_EXP_SIMD, SVX_K_DPS_SCALAR},
-                                  {SVX_K_DPS_TABLE_SIMD, SVX_K_DPS_SCALAR}};
+                                  {SVX_K_DPS_TABLE_SIMD, SVX_K_DPS_SCALAR},
+                                  {SVX_K_DS_TABLE_AVX512, SVX_K_DS_SCALAR}};
     for (size_t t = 0; t < sizeof twin / sizeof twin[0]; t++) {
         float *a = ys[twin[t][0]], *b = ys[twin[t][1]];
         if (a && b) {
@@ -124,7 +125,8 @@ static int check_all_kernels(svx_wmat *w, const float *x)
 static void test_random_shapes(void)
 {
     static const int rows_list[] = {1, 7, 8, 9, 16, 29, 31, 32, 33, 56, 61, 96};
-    static const int cols_list[] = {1, 3, 15, 16, 17, 144, 161};
+    /* 40 and 320: whole lane words only (10 and 16 codes per word, kernels.h) */
+    static const int cols_list[] = {1, 3, 15, 16, 17, 40, 144, 161, 320};
     int total = 0;
     for (size_t e = 0; e < sizeof k_encs / sizeof k_encs[0]; e++)
         for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++)
@@ -142,10 +144,12 @@ static void test_random_shapes(void)
                 free(x);
                 svx_wmat_free(&w);
             }
-    /* the scalar kernels alone are 8 encodings x 84 shapes x 2 (f32 ref + own) */
-    CU_ASSERT(total >= 8 * 84);
+    /* the scalar kernels alone are 8 encodings x 108 shapes x 2 (f32 ref + own) */
+    CU_ASSERT(total >= 8 * 108);
     if (svx_cpu_has_simd())
-        CU_ASSERT(total >= 8 * 84 * 2 + 6 * 84 * 2);
+        CU_ASSERT(total >= 8 * 108 * 2 + 6 * 108 * 2);
+    if (svx_cpu_has_avx512()) /* f32-avx512 on all 8, the DenseShift table on 3 */
+        CU_ASSERT(total >= 8 * 108 * 3 + 6 * 108 * 2 + 3 * 108);
 }
 
 /* The exponent-add guard: each kernel's result for one input x and every
@@ -200,7 +204,7 @@ static void test_exponent_edge_cases(void)
                 CU_ASSERT_TRUE(ok);
             }
             for (int k = 0; k < SVX_K_COUNT; k++) {
-                if (k == SVX_K_F32_REF || k == SVX_K_F32_SIMD ||
+                if (k == SVX_K_F32_REF || k == SVX_K_F32_SIMD || k == SVX_K_F32_AVX512 ||
                     !svx_kernel_supported(&w, (svx_kernel_id)k))
                     continue;
                 CU_ASSERT_EQUAL_FATAL(svx_wmat_prepare(&w, (svx_kernel_id)k), SVX_OK);
@@ -249,7 +253,14 @@ static void test_weight_bytes(void)
     size_t f32 = svx_kernel_weight_bytes(&w, SVX_K_F32_REF);
     size_t ds = svx_kernel_weight_bytes(&w, SVX_K_DS_TABLE_SIMD);
     CU_ASSERT_EQUAL(f32, 480u * 160u * 4u);
+#if defined(__x86_64__)
+    /* lane words: 10 codes of 3 bits per uint32 (model/kernels.h) */
+    CU_ASSERT_EQUAL(ds, 480u * 16u * 4u + 480u * 4u);
+    CU_ASSERT_EQUAL(svx_kernel_weight_bytes(&w, SVX_K_DS_TABLE_AVX512), ds);
+    CU_ASSERT_EQUAL(svx_kernel_weight_bytes(&w, SVX_K_F32_AVX512), f32);
+#else
     CU_ASSERT_EQUAL(ds, 480u * 160u * 3u / 8u + 480u * 4u);
+#endif
     CU_ASSERT(f32 >= 8u * ds * 9u / 10u); /* ~10x fewer bytes for 3-bit */
     svx_wmat_free(&w);
 }
