@@ -48,7 +48,9 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 APP_SRC := $(wildcard apps/*.c)
 APP_OBJ := $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
-TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/main.o $(BUILD)/tests/testutil.o
+# apps/speech.o (energy word segmentation, libc only) is linked in for its tests.
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/main.o $(BUILD)/tests/testutil.o \
+    $(BUILD)/apps/speech.o
 
 LIB_A := $(BUILD)/libshiftvox.a
 LIB_SO := $(BUILD)/libshiftvox.so
