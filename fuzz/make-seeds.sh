@@ -28,6 +28,7 @@ PY
 
 # Models: the golden test models.
 cp tests/data/models/tiny_ds3.svxm tests/data/models/tiny_mixed.svxm $c/model_loader/
+cp tests/data/models/det_int.svxm $c/model_loader/integer_graph.svxm
 
 # Keyword files.
 printf 'yes\nno 0.7\n# comment\n\nhey marvin 0.3\n' >$c/keywords/file.kw
