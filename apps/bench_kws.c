@@ -33,24 +33,6 @@ typedef struct {
     int n, cap;
 } latencies;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Linear interpolation between the closest ranks of sorted[0..n). */
-static double percentile(const double *sorted, int n, double p)
-{
-    if (n == 0)
-        return NAN;
-    double pos = p * (n - 1);
-    int i = (int)pos;
-    if (i >= n - 1)
-        return sorted[n - 1];
-    return sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]);
-}
-
 static int lat_add(latencies *l, double emit, double end)
 {
     if (l->n == l->cap) {
@@ -253,13 +235,13 @@ int bench_kws_measure(const svx_model *m, const char *dir, bench_kws_stats *out)
         int within = 0;
         for (int i = 0; i < lat.n; i++)
             within += lat.emit[i] <= 0.200 + 1e-9;
-        qsort(lat.emit, (size_t)lat.n, sizeof(double), cmp_double);
-        qsort(lat.end, (size_t)lat.n, sizeof(double), cmp_double);
-        out->emit_median_ms = 1e3 * percentile(lat.emit, lat.n, 0.5);
-        out->emit_p90_ms = 1e3 * percentile(lat.emit, lat.n, 0.9);
+        qsort(lat.emit, (size_t)lat.n, sizeof(double), app_cmp_double);
+        qsort(lat.end, (size_t)lat.n, sizeof(double), app_cmp_double);
+        out->emit_median_ms = 1e3 * app_percentile(lat.emit, lat.n, 0.5);
+        out->emit_p90_ms = 1e3 * app_percentile(lat.emit, lat.n, 0.9);
         out->emit_max_ms = 1e3 * lat.emit[lat.n - 1];
         out->share_within_200ms = (double)within / lat.n;
-        out->end_median_ms = 1e3 * percentile(lat.end, lat.n, 0.5);
+        out->end_median_ms = 1e3 * app_percentile(lat.end, lat.n, 0.5);
     }
     if (rc < 0 && !tail)
         fprintf(stderr, "shiftvox bench: out of memory\n");

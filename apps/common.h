@@ -35,4 +35,10 @@ int app_parse_double(const char *opt, const char *val, double lo, double hi, dou
 /* Writes to a stream and reports failure (closed pipe, full disk) once. */
 int app_check_output(FILE *f, const char *what);
 
+/* qsort comparator for doubles, ascending. */
+int app_cmp_double(const void *a, const void *b);
+/* Percentile p in [0, 1] of sorted[0..n) by linear interpolation between the
+ * closest ranks; NAN when n == 0. */
+double app_percentile(const double *sorted, int n, double p);
+
 #endif

@@ -36,12 +36,6 @@ typedef struct {
     int match;            /* index in placed[], -1: a false alarm */
 } event_rec;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The generated signal as a 32-bit float WAV: the header is written with
  * zero sizes and patched when the file is closed. */
 static void wav_header(FILE *f, int rate, uint32_t n_samples)
@@ -169,17 +163,6 @@ static double bed_power(const noise_bed *b)
     return b->set->noise[b->file].power > 0 ? b->set->noise[b->file].power : 1e-12;
 }
 
-
-static double percentile(const double *sorted, int n, double p)
-{
-    if (n == 0)
-        return NAN;
-    double pos = p * (n - 1);
-    int i = (int)pos;
-    if (i >= n - 1)
-        return sorted[n - 1];
-    return sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]);
-}
 
 #define N_THR 101 /* score thresholds 0.00, 0.01, ..., 1.00 */
 
@@ -415,8 +398,8 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             n_lat++;
         }
     if (n_lat) {
-        qsort(lat_emit, (size_t)n_lat, sizeof(double), cmp_double);
-        qsort(lat_end, (size_t)n_lat, sizeof(double), cmp_double);
+        qsort(lat_emit, (size_t)n_lat, sizeof(double), app_cmp_double);
+        qsort(lat_end, (size_t)n_lat, sizeof(double), app_cmp_double);
     }
 
     /* Text report. */
@@ -454,9 +437,9 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     if (n_lat)
         printf("latency at %.2f, event emitted - end of the word: median %.0f ms, p90 %.0f ms, max %.0f ms;\n"
                "         event end - end of the word: median %.0f ms, p90 %.0f ms (%d detections)\n",
-               thr_rep, 1e3 * percentile(lat_emit, n_lat, 0.5), 1e3 * percentile(lat_emit, n_lat, 0.9),
-               1e3 * lat_emit[n_lat - 1], 1e3 * percentile(lat_end, n_lat, 0.5),
-               1e3 * percentile(lat_end, n_lat, 0.9), n_lat);
+               thr_rep, 1e3 * app_percentile(lat_emit, n_lat, 0.5), 1e3 * app_percentile(lat_emit, n_lat, 0.9),
+               1e3 * lat_emit[n_lat - 1], 1e3 * app_percentile(lat_end, n_lat, 0.5),
+               1e3 * app_percentile(lat_end, n_lat, 0.9), n_lat);
     rc = app_check_output(stdout, "standard output") < 0 ? 1 : 0;
 
     if (o->report) {
@@ -484,15 +467,15 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             eval_json_num(f, t_star >= 0 ? fa_h[t_star] : NAN);
             fprintf(f, ",\n  \"report_threshold\": %.2f", thr_rep);
             fprintf(f, ",\n  \"latency_ms\": {\"n\": %d, \"emit_median\": ", n_lat);
-            eval_json_num(f, 1e3 * percentile(lat_emit, n_lat, 0.5));
+            eval_json_num(f, 1e3 * app_percentile(lat_emit, n_lat, 0.5));
             fprintf(f, ", \"emit_p90\": ");
-            eval_json_num(f, 1e3 * percentile(lat_emit, n_lat, 0.9));
+            eval_json_num(f, 1e3 * app_percentile(lat_emit, n_lat, 0.9));
             fprintf(f, ", \"emit_max\": ");
             eval_json_num(f, n_lat ? 1e3 * lat_emit[n_lat - 1] : NAN);
             fprintf(f, ", \"end_median\": ");
-            eval_json_num(f, 1e3 * percentile(lat_end, n_lat, 0.5));
+            eval_json_num(f, 1e3 * app_percentile(lat_end, n_lat, 0.5));
             fprintf(f, ", \"end_p90\": ");
-            eval_json_num(f, 1e3 * percentile(lat_end, n_lat, 0.9));
+            eval_json_num(f, 1e3 * app_percentile(lat_end, n_lat, 0.9));
             fprintf(f, "},\n  \"sweep\": [\n");
             for (int t = 0; t < N_THR; t++) {
                 fprintf(f, "    {\"threshold\": %.2f, \"frr\": ", t / 100.0);

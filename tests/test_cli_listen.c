@@ -184,6 +184,27 @@ static void test_device_fails(void)
     }
 }
 
+/* A "filemic" capture device (ALSA configuration into conf) serving 30
+ * repeats of "yes" as raw s16le from a file named raw_name. Returns 0. */
+static int filemic_with_yes(const char *raw_name, char *conf, size_t conf_n)
+{
+    size_t n = 0;
+    float *x = yes_signal(&n, 30);
+    int16_t *s = x ? malloc(n * sizeof *s) : NULL;
+    char raw[256];
+    int rc = -1;
+    if (s) {
+        for (size_t i = 0; i < n; i++)
+            s[i] = (int16_t)lrintf(x[i] * 32767.0f);
+        tu_tmp_path(raw, sizeof raw, raw_name);
+        if (tu_write_file(raw, s, n * sizeof *s) == 0)
+            rc = write_alsa_conf(conf, conf_n, raw);
+    }
+    free(s);
+    free(x);
+    return rc;
+}
+
 static void test_overload_cli(void)
 {
     if (!have_listen() || !have_default_model())
@@ -191,19 +212,8 @@ static void test_overload_cli(void)
     /* 60 s: longer than the device can deliver before --seconds 6 of it
      * are consumed even under valgrind. Past the end of its infile ALSA's
      * file plugin delivers uninitialised samples. */
-    size_t n = 0;
-    float *x = yes_signal(&n, 30);
-    CU_ASSERT_FATAL(x != NULL);
-    int16_t *s = malloc(n * sizeof *s);
-    CU_ASSERT_FATAL(s != NULL);
-    for (size_t i = 0; i < n; i++)
-        s[i] = (int16_t)lrintf(x[i] * 32767.0f);
-    char raw[256], conf[256], cmd[1024], bin[512], out_path[256], err_path[256], err[8192];
-    tu_tmp_path(raw, sizeof raw, "listen-in.raw");
-    CU_ASSERT_FATAL(tu_write_file(raw, s, n * sizeof *s) == 0);
-    free(s);
-    free(x);
-    CU_ASSERT_FATAL(write_alsa_conf(conf, sizeof conf, raw) == 0);
+    char conf[256], cmd[1024], bin[512], out_path[256], err_path[256], err[8192];
+    CU_ASSERT_FATAL(filemic_with_yes("listen-in.raw", conf, sizeof conf) == 0);
     tu_tmp_path(out_path, sizeof out_path, "listen-ovl.out");
     tu_tmp_path(err_path, sizeof err_path, "listen-ovl.err");
     snprintf(cmd, sizeof cmd, "env ALSA_CONFIG_PATH=%s %s listen -m %s -k yes -s 0.9 -d filemic --seconds 6",
@@ -240,19 +250,8 @@ static void test_device_vanishes(void)
 {
     if (!have_listen() || !have_default_model())
         return;
-    size_t n = 0;
-    float *x = yes_signal(&n, 30);
-    CU_ASSERT_FATAL(x != NULL);
-    int16_t *s = malloc(n * sizeof *s);
-    CU_ASSERT_FATAL(s != NULL);
-    for (size_t i = 0; i < n; i++)
-        s[i] = (int16_t)lrintf(x[i] * 32767.0f);
-    char raw[256], conf[256], cmd[1024], bin[512], out_path[256], err_path[256], err[8192];
-    tu_tmp_path(raw, sizeof raw, "listen-vanish.raw");
-    CU_ASSERT_FATAL(tu_write_file(raw, s, n * sizeof *s) == 0);
-    free(s);
-    free(x);
-    CU_ASSERT_FATAL(write_alsa_conf(conf, sizeof conf, raw) == 0);
+    char conf[256], cmd[1024], bin[512], out_path[256], err_path[256], err[8192];
+    CU_ASSERT_FATAL(filemic_with_yes("listen-vanish.raw", conf, sizeof conf) == 0);
     tu_tmp_path(out_path, sizeof out_path, "listen-vanish.out");
     tu_tmp_path(err_path, sizeof err_path, "listen-vanish.err");
     snprintf(cmd, sizeof cmd, "env ALSA_CONFIG_PATH=%s SHIFTVOX_TEST_DEVICE_FAIL_S=1 "
