@@ -33,4 +33,8 @@ uint32_t svx_crc32(uint32_t crc, const void *data, size_t n_bytes);
 int svx_mul_size(size_t a, size_t b, size_t *out);
 int svx_add_size(size_t a, size_t b, size_t *out);
 
+/* Output frames at the start of a stream whose convolution windows reach
+ * before its first input frame (model/model.c). */
+int svx_model_warmup_outputs(const svx_model *m);
+
 #endif

@@ -1,7 +1,6 @@
 /* svx_stream: front end -> acoustic model state -> one decoder, push audio,
  * pull words and keyword events. Everything is allocated by create; push,
  * flush and reset never allocate. */
-#include "../model/model.h"
 #include "decoder.h"
 #include "svx_internal.h"
 
@@ -41,7 +40,6 @@ struct svx_stream {
     uint64_t n_in;                /* input feature frames since the start */
 };
 
-static int warmup_outputs(const svx_model *m);
 #define PAUSE_EXIT_BLANK_LOGP (-0.10536f)  /* ln 0.9 */
 #define PAUSE_REPLAY_S 0.4        /* input replayed into a fresh state when a pause ends */
 
@@ -112,7 +110,7 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     if (cfg->silence_reset_s > 0 && s->silence_reset_frames < 1)
         s->silence_reset_frames = 1;
     s->silent_run = s->silence_reset_frames;       /* the start counts as a pause */
-    s->warmup_frames = warmup_outputs(m);
+    s->warmup_frames = svx_model_warmup_outputs(m);
     {
         const int S = svx_model_time_stride(m) > 0 ? svx_model_time_stride(m) : 1;
         const double in_s = s->frame_s / S;          /* seconds per input frame */
@@ -204,29 +202,6 @@ static void decode_frame(svx_stream *s, const float *lp)
         svx_kws_push(s->kws, lp);
 }
 
-/* Output frames at the start of a stream whose convolution windows reach
- * before its first input frame (zero padding): ceil(H / S), with H the input
- * frames of history the convolutions look back and S their total time stride. */
-static int warmup_outputs(const svx_model *m)
-{
-    int64_t hist = 0, stride = 1;
-    if (m->use_int) {
-        for (int i = 0; i < m->n_int_layers; i++)
-            if (m->int_layers[i].type == SVX_LAYER_INT_CONV2D) {
-                hist += ((int64_t)m->int_layers[i].conv.k_t - 1) * stride;
-                stride *= m->int_layers[i].s_t > 0 ? m->int_layers[i].s_t : 1;
-            }
-    } else {
-        for (int i = 0; i < m->n_layers; i++)
-            if (m->layers[i].type == SVX_LAYER_CONV2D) {
-                hist += ((int64_t)m->layers[i].k_t - 1) * stride;
-                stride *= m->layers[i].s_t > 0 ? m->layers[i].s_t : 1;
-            }
-    }
-    int64_t w = (hist + stride - 1) / stride;
-    return w > 1000 ? 1000 : (int)w;
-}
-
 /* Pauses. An output frame is silent when its blank probability is >= 0.99;
  * after silence_reset_frames silent frames in a row the stream is in a pause.
  * At every frame of a pause, after that frame is decoded, the model's
@@ -255,13 +230,10 @@ static int in_pause(const svx_stream *s)
 static int replay(svx_stream *s)
 {
     const uint64_t avail = s->n_in < (uint64_t)s->n_hist ? s->n_in : (uint64_t)s->n_hist;
-    const int n = (int)avail;
     svx_model_state_reset(s->ms);
-    int r = 0;
-    for (int i = 0; i < n; i++) {
-        const uint64_t f = s->n_in - avail + (uint64_t)i;
-        r = svx_model_state_push(s->ms, s->hist + (size_t)(f % (uint64_t)s->n_hist) *
-                                 (size_t)s->n_mels, s->lp);
+    for (uint64_t f = s->n_in - avail; f < s->n_in; f++) {
+        int r = svx_model_state_push(s->ms, s->hist + (size_t)(f % (uint64_t)s->n_hist) *
+                                     (size_t)s->n_mels, s->lp);
         if (r < 0)
             return r;
     }
@@ -272,10 +244,8 @@ static void pause_step(svx_stream *s)
 {
     if (s->silence_reset_frames <= 0)
         return;
-    const float b = s->lp[0];
-    if (!in_pause(s)) {
-        s->silent_run = b >= SILENT_BLANK_LOGP ? s->silent_run + 1 : 0;
-    }
+    if (!in_pause(s))
+        s->silent_run = s->lp[0] >= SILENT_BLANK_LOGP ? s->silent_run + 1 : 0;
     if (in_pause(s)) {
         svx_model_state_reset_recurrent(s->ms);
         if (s->kws)

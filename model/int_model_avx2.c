@@ -10,6 +10,15 @@
 #include <immintrin.h>
 
 /* |w| times x*sgn(w) summed in int32 lanes (see the comment below). */
+/* Sum of the eight int32 lanes. */
+static inline int32_t hsum_epi32(__m256i a)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
 static inline __m256i madd_i8(__m256i a, __m256i wv, __m256i xv, __m256i ones)
 {
     __m256i p16 = _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv));
@@ -52,10 +61,7 @@ int svx_int_pow2_values_matvec_i8_avx2(const int8_t *w_vals, size_t rows, size_t
             __m256i p16 = _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv));
             a = _mm256_add_epi32(a, _mm256_madd_epi16(p16, ones));
         }
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-        int32_t t = _mm_cvtsi128_si32(s);
+        int32_t t = hsum_epi32(a);
         for (size_t c = c32; c < cols; c++) t += (int32_t)w[c] * x[c];
         acc[r] = t;
     }
@@ -95,10 +101,7 @@ int svx_int_values_matvec_i16_avx2(const int16_t *w_vals, size_t rows, size_t co
             /* pairs of |w| <= 2^14 times |x| <= 4096: at most 2^27 each, exact */
             a = _mm256_add_epi32(a, _mm256_madd_epi16(wv, xv));
         }
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-        int32_t t = _mm_cvtsi128_si32(s);
+        int32_t t = hsum_epi32(a);
         for (size_t c = c16; c < cols; c++) t += (int32_t)w[c] * x[c];
         acc[r] = t;
     }

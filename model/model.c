@@ -94,6 +94,29 @@ int svx_model_forms(const svx_model *m)
 
 int svx_model_is_integer(const svx_model *m) { return m ? m->use_int : 0; }
 
+/* Output frames at the start of a stream whose convolution windows reach
+ * before its first input frame (zero padding): ceil(H / S), with H the input
+ * frames of history the convolutions look back and S their total time stride. */
+int svx_model_warmup_outputs(const svx_model *m)
+{
+    int64_t hist = 0, stride = 1;
+    if (m->use_int) {
+        for (int i = 0; i < m->n_int_layers; i++)
+            if (m->int_layers[i].type == SVX_LAYER_INT_CONV2D) {
+                hist += ((int64_t)m->int_layers[i].conv.k_t - 1) * stride;
+                stride *= m->int_layers[i].s_t > 0 ? m->int_layers[i].s_t : 1;
+            }
+    } else {
+        for (int i = 0; i < m->n_layers; i++)
+            if (m->layers[i].type == SVX_LAYER_CONV2D) {
+                hist += ((int64_t)m->layers[i].k_t - 1) * stride;
+                stride *= m->layers[i].s_t > 0 ? m->layers[i].s_t : 1;
+            }
+    }
+    int64_t w = (hist + stride - 1) / stride;
+    return w > 1000 ? 1000 : (int)w;
+}
+
 /* The integer path's state: one allocation, nothing on the float side. */
 static int int_state_create(const svx_model *m, svx_model_state *s)
 {

@@ -365,15 +365,25 @@ static int setup_layer(const char *src, const layer_entry *le, svx_layer *L)
     return SVX_OK;
 }
 
+/* The layer's tensor entries into t (in the layer's order); returns the
+ * bytes they take in the file. */
+static size_t layer_tensors(const layer_entry *le, const tensor_entry *te,
+                            const tensor_entry *t[SVX_MAX_LAYER_TENSORS])
+{
+    size_t bytes = 0;
+    for (int i = 0; i < layer_n_tensors((int)le->type); i++) {
+        t[i] = &te[le->tensor[i]];
+        bytes += (size_t)t[i]->n_bytes;
+    }
+    return bytes;
+}
+
 static int bind_layer(const char *src, const uint8_t *data, const layer_entry *le,
                       const tensor_entry *te, svx_layer *L)
 {
     const tensor_entry *t[SVX_MAX_LAYER_TENSORS];
-    int nt = layer_n_tensors((int)le->type), rc = SVX_OK;
-    for (int i = 0; i < nt; i++) {
-        t[i] = &te[le->tensor[i]];
-        L->stored_bytes += (size_t)t[i]->n_bytes;
-    }
+    int rc = SVX_OK;
+    L->stored_bytes += layer_tensors(le, te, t);
     switch (le->type) {
     case SVX_LAYER_NORM:
         L->n_vec = 2;
@@ -602,11 +612,8 @@ static int bind_int_layer(const char *src, const uint8_t *data, const layer_entr
                           const tensor_entry *te, svx_int_layer *L)
 {
     const tensor_entry *t[SVX_MAX_LAYER_TENSORS];
-    int nt = layer_n_tensors((int)le->type), rc = SVX_OK;
-    for (int i = 0; i < nt; i++) {
-        t[i] = &te[le->tensor[i]];
-        L->stored_bytes += (size_t)t[i]->n_bytes;
-    }
+    int rc = SVX_OK;
+    L->stored_bytes += layer_tensors(le, te, t);
     switch (le->type) {
     case SVX_LAYER_INT_INPUT: {
         float *mean = NULL, *istd = NULL;

@@ -104,13 +104,7 @@ static inline void ix_build(ix_model *ix)
     memset(ix, 0, sizeof *ix);
     ix_fill(ix, ix->layers);
     ix->n_layers = 5;
-    svx_frontend_params_default(&ix->desc.fe);
-    ix->desc.fe.n_mels = FX_MELS;
-    ix->desc.n_symbols = FX_V;
-    ix->desc.symbols = svx_default_symbols;
-    ix->desc.meta = "{\"test\": \"int fixture\"}";
-    ix->desc.n_layers = 5;
-    ix->desc.layers = ix->layers;
+    fx_desc(&ix->desc, "{\"test\": \"int fixture\"}", ix->layers, 5);
 }
 
 /* Both forms: fx's six float layers, then ix's five integer layers. */

@@ -98,6 +98,20 @@ static inline svx_tensor_desc fx_vector(const float *v, int n)
 }
 
 /* Builds the fixture's description (pointers into fx). enc: 5 encodings. */
+/* The fixtures' model description: default front end with FX_MELS bands,
+ * the 29 standard symbols, meta text and the layers. */
+static inline void fx_desc(svx_model_desc *d, const char *meta, svx_layer_desc *layers,
+                           int n_layers)
+{
+    svx_frontend_params_default(&d->fe);
+    d->fe.n_mels = FX_MELS;
+    d->n_symbols = FX_V;
+    d->symbols = svx_default_symbols;
+    d->meta = meta;
+    d->n_layers = n_layers;
+    d->layers = layers;
+}
+
 static inline void fx_build(fx_model *fx, const fx_enc enc[5])
 {
     memset(fx, 0, sizeof *fx);
@@ -133,13 +147,7 @@ static inline void fx_build(fx_model *fx, const fx_enc enc[5])
     L[4] = (svx_layer_desc){SVX_LAYER_LINEAR, "out", 3, {FX_H, FX_V, 0}, 2,
                             {fx_tensor(&fx->w[4]), fx_vector(fx->bo, FX_V)}};
     L[5] = (svx_layer_desc){SVX_LAYER_LOGSOFTMAX, "logsoftmax", 1, {FX_V}, 0, {{0}}};
-    svx_frontend_params_default(&fx->desc.fe);
-    fx->desc.fe.n_mels = FX_MELS;
-    fx->desc.n_symbols = FX_V;
-    fx->desc.symbols = svx_default_symbols;
-    fx->desc.meta = "{\"test\": \"fixture\"}";
-    fx->desc.n_layers = 6;
-    fx->desc.layers = fx->layers;
+    fx_desc(&fx->desc, "{\"test\": \"fixture\"}", fx->layers, 6);
 }
 
 static inline void fx_free(fx_model *fx)
