@@ -70,6 +70,8 @@ def run_recipe(what, argv):
     common = ["--quiet"] + (["--quick"] if a.quick else [])
     data_args = add_args(argparse.ArgumentParser()).parse_args(common)
     tr, dev, _ = load_datasets(data_args, log)
+    dev_trained = list(getattr(tr, "recipe", {}).get("dev_trained_speakers", []))
+    log("dev speakers trained on: %d (their clips left the dev set)" % len(dev_trained))
     tr, dev = list(tr), list(dev)
     results_path = os.path.join(a.runs, "results.json")
     results = json.load(open(results_path)) if os.path.exists(results_path) else {}
@@ -97,7 +99,8 @@ def run_recipe(what, argv):
     init = ["--init-from", float_ck]
     if what == "recipe":
         ck = run("denseshift3", RECIPE["denseshift3"] + init, a.qat_epochs)
-        n = export_checkpoint(ck, a.model, {"eval_bias": results["denseshift3"]["bias"]})
+        n = export_checkpoint(ck, a.model, {"eval_bias": results["denseshift3"]["bias"],
+                                                 "dev_trained_speakers": dev_trained})
         log("exported %s: %d bytes" % (a.model, n))
     else:
         for q, b in COMPARE:

@@ -257,6 +257,15 @@ def _plan_sequences(n_seq, seed, real_by_word, synth_by_word, p_real=0.8, pertur
     return jobs
 
 
+def dev_train_speaker(speaker, enabled=True):
+    """True for the dev speakers whose clips are trained on: the first byte of
+    the SHA-1 of the speaker id is even (about half; fixed, so every run and
+    every tool agrees). Clips with no speaker (_silence_) stay in dev."""
+    if not enabled or not speaker or speaker == "-":
+        return False
+    return hashlib.sha1(speaker.encode()).digest()[0] % 2 == 0
+
+
 def _listing_digest(clips, root):
     """Hash of the clip list, by paths relative to the data folder (so the
     same data reached by another path hits the same cache)."""
@@ -270,12 +279,16 @@ def _listing_digest(clips, root):
 def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=True,
                    data_root=DEFAULT_DATA_ROOT, n_silence=None, synth_per_word=70, synth_seq=600,
                    quick=False, workers=2, train_split="train", dev_split="dev",
-                   aug_params=None, frontend_overrides=None, rebuild=False, log=None):
+                   aug_params=None, frontend_overrides=None, rebuild=False, log=None,
+                   dev_train=True):
     """Builds (or loads from cache) the train and dev FeatureSets.
 
     quick=True: 12 real clips per label, 8 per dev label, n_aug=1, 40 sequences,
     2 TTS clips per word and 8 TTS sequences: a few seconds, for tests.
     n_silence: generated _silence_ examples (default: 10 % of the real items).
+    dev_train: train on the dev clips of the speakers dev_train_speaker() picks
+    (half of them) and keep only the others in the dev set; the train set's
+    recipe lists them ("dev_trained_speakers").
     log: optional callable(str) that also receives the log lines (they always
     go to CACHE/data.log and standard output).
     """
@@ -294,6 +307,14 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     train_clips = [c for c in clips if c.split == train_split and c.label12 != vocab.SILENCE]
     train_speakers = {c.speaker for c in train_clips if c.speaker}
     dev_clips = [c for c in clips if c.split == dev_split]
+    # Half of the dev speakers (a fixed rule on the speaker id, dev_train_speakers)
+    # join training: their clips are the only real speech of most _unknown_ words
+    # here. The dev set keeps the other half; the list travels in the model file.
+    dev_trained = sorted({c.speaker for c in dev_clips if dev_train_speaker(c.speaker, dev_train)})
+    if dev_trained:
+        moved = [c for c in dev_clips if c.speaker in dev_trained and c.label12 != vocab.SILENCE]
+        dev_clips = [c for c in dev_clips if c.speaker not in dev_trained]
+        train_clips = train_clips + moved
     if quick:
         n_aug, n_seq, synth_per_word, synth_seq = 1, 40, 2, 8
         train_clips = _quick_subset(train_clips, 12, seed)
@@ -306,6 +327,7 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     recipe = {"version": CACHE_VERSION, "seed": seed, "n_aug": n_aug, "n_seq": n_seq,
               "synth": bool(synth), "n_silence": n_silence, "synth_per_word": synth_per_word,
               "synth_seq": synth_seq, "quick": quick, "layout": layout,
+              "dev_trained_speakers": dev_trained,
               "train": _listing_digest(train_clips, sc_root), "dev": _listing_digest(dev_clips, sc_root),
               "noise": [os.path.basename(p) for p in noise_files],
               "rirs": [os.path.basename(p) for p in rir_files],
