@@ -49,6 +49,8 @@ static void usage(FILE *f)
             "  --plots DIR          PNG pictures through gnuplot (confusion matrix; DET curve)\n"
             "  --seed N             silence windows, --limit subset and the --stream signal (default 1)\n"
             "  --limit N            a random subset of N clips (chosen by --seed; silence cut for those)\n"
+            "  --include-trained    keep clips of speakers the model was trained on (by default\n"
+            "                       they are left out: metadata dev_trained_speakers)\n"
             "  --no-bias            ignore the score bias the model's trainer calibrated\n"
             "                       (metadata eval_bias; the raw accuracy is printed too)\n"
             "  -q, --quiet          no per-file error lines (failures are still counted)\n\n"
@@ -730,6 +732,8 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(a, "--seed")) {
             if (app_parse_int(a, v, 0, 2147483647L, &lv) < 0) return 2;
             o.seed = (uint64_t)lv; i++;
+        } else if (!strcmp(a, "--include-trained")) {
+            o.include_trained = 1;
         } else if (!strcmp(a, "--limit")) {
             if (app_parse_int(a, v, 1, 2147483647L, &lv) < 0) return 2;
             o.limit = lv; i++;
@@ -792,13 +796,29 @@ int cmd_eval(int argc, char **argv)
     lo.want_noise = o.stream;
     lo.noise_dir = o.noise_dir;
     lo.max_clips = o.limit;
-    eval_set set;
-    if (eval_set_load(&lo, &set) < 0) {
+    /* Never score a model on the speakers it learnt from. */
+    char **trained = NULL;
+    int n_trained = o.include_trained ? 0 : eval_trained_speakers(svx_model_metadata(model), &trained);
+    if (n_trained < 0) {
+        fprintf(stderr, "shiftvox eval: %s: metadata dev_trained_speakers is not an array of "
+                        "strings\n", o.model_path ? o.model_path : app_default_model());
         svx_model_destroy(model);
         return 2;
     }
+    lo.exclude_speakers = (const char *const *)trained;
+    lo.n_exclude_speakers = n_trained;
+    eval_set set;
+    if (eval_set_load(&lo, &set) < 0) {
+        eval_speakers_free(trained, n_trained);
+        svx_model_destroy(model);
+        return 2;
+    }
+    if (set.n_excluded)
+        fprintf(stderr, "shiftvox eval: left out %d clips of the %d speakers the model was trained "
+                        "on (--include-trained keeps them)\n", set.n_excluded, n_trained);
     int rc = o.stream ? eval_run_stream(&o, model, &set) : run_classify(&o, model, &set);
     eval_set_free(&set);
+    eval_speakers_free(trained, n_trained);
     svx_model_destroy(model);
     return rc;
 bad:

@@ -170,9 +170,99 @@ static const char *label12_of(const char *word)
     return (w >= 0 && w < EVAL_N_KEYWORDS) ? eval_words[w] : EVAL_UNKNOWN;
 }
 
+void eval_clip_speaker(const char *path, char *out, size_t cap)
+{
+    if (!cap)
+        return;
+    out[0] = '\0';
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *nh = strstr(base, "_nohash_");
+    if (!nh)
+        return;
+    const char *b = nh;
+    while (b > base && b[-1] != '_')
+        b--;
+    size_t n = (size_t)(nh - b);
+    if (n == 0 || n >= cap)
+        return;
+    memcpy(out, b, n);
+    out[n] = '\0';
+}
+
+void eval_speakers_free(char **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+int eval_trained_speakers(const char *meta, char ***out)
+{
+    *out = NULL;
+    const char *p = meta ? strstr(meta, "\"dev_trained_speakers\"") : NULL;
+    if (!p)
+        return 0;
+    p += strlen("\"dev_trained_speakers\"");
+    while (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    if (*p != '[')
+        return -1;
+    p++;
+    char **list = NULL;
+    int n = 0, cap = 0;
+    for (;;) {
+        while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (*p == ']')
+            break;
+        if (*p != '"')
+            goto bad;
+        const char *e = strchr(p + 1, '"');
+        if (!e || e - p - 1 > 255 || memchr(p + 1, '\\', (size_t)(e - p - 1)))
+            goto bad;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nl = realloc(list, (size_t)cap * sizeof *nl);
+            if (!nl)
+                goto bad;
+            list = nl;
+        }
+        if (!(list[n] = malloc((size_t)(e - p))))
+            goto bad;
+        memcpy(list[n], p + 1, (size_t)(e - p - 1));
+        list[n][e - p - 1] = '\0';
+        n++;
+        p = e + 1;
+    }
+    *out = list;
+    return n;
+bad:
+    eval_speakers_free(list, n);
+    return -1;
+}
+
+static int excluded(const eval_set *set, const char *path)
+{
+    if (!set->n_exclude)
+        return 0;
+    char spk[256];
+    eval_clip_speaker(path, spk, sizeof spk);
+    if (!spk[0])
+        return 0;
+    for (int i = 0; i < set->n_exclude; i++)
+        if (!strcmp(set->exclude[i], spk))
+            return 1;
+    return 0;
+}
+
 static int add_clip(eval_set *set, int *cap, const char *path, const char *word, const char *label12,
                     const float *pcm, size_t n_samples)
 {
+    if (!pcm && excluded(set, path)) {
+        set->n_excluded++;
+        return 0;
+    }
     if (set->n_clips == *cap) {
         *cap = *cap ? *cap * 2 : 256;
         eval_clip *nc = realloc(set->clips, (size_t)*cap * sizeof *nc);
@@ -545,6 +635,8 @@ static int cmp_clip(const void *a, const void *b)
 int eval_set_load(const eval_load_opts *o, eval_set *set)
 {
     memset(set, 0, sizeof *set);
+    set->exclude = o->exclude_speakers;
+    set->n_exclude = o->exclude_speakers ? o->n_exclude_speakers : 0;
     int cap = 0;
     eval_layout layout = o->layout;
     int path_is_file = is_file(o->path);
@@ -762,6 +854,7 @@ int eval_write_json_head(FILE *f, const eval_opts *o, const eval_set *set)
     eval_json_str(f, o->split ? o->split : "");
     fprintf(f, ",\n  \"task\": %d,\n  \"seed\": %llu,\n  \"mode\": \"%s\",\n", o->task,
             (unsigned long long)o->seed, o->stream ? "stream" : "classify");
+    fprintf(f, "  \"trained_speaker_clips_left_out\": %d,\n", set->n_excluded);
     return 0;
 }
 

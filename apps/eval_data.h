@@ -49,6 +49,9 @@ typedef struct {
     int n_noise;
     eval_layout layout;
     char root[4096];     /* the folder paths are relative to */
+    const char *const *exclude; /* speakers left out (eval_load_opts), borrowed */
+    int n_exclude;
+    int n_excluded;      /* clips left out because of their speaker */
 } eval_set;
 
 typedef struct {
@@ -62,7 +65,21 @@ typedef struct {
     const char *noise_dir; /* background noise folder; NULL: the layout's own */
     int want_noise;      /* load noise even when no silence is cut (stream mode) */
     long max_clips;      /* > 0: keep a seeded random subset of this many clips */
+    const char *const *exclude_speakers; /* clips of these speakers are left out */
+    int n_exclude_speakers;
 } eval_load_opts;
+
+/* The Speech Commands speaker id in a clip's file name: the word before
+ * "_nohash_" in its last path component ("dev/yes/0a7c2a8d_nohash_0.wav",
+ * "_unknown_/bed_0a7c2a8d_nohash_1.wav"). Writes "" when there is none. */
+void eval_clip_speaker(const char *path, char *out, size_t cap);
+
+/* The speakers a model was trained on whose clips sit in a dev split: the
+ * string array "dev_trained_speakers" of its metadata (train/data.py). Returns
+ * the count (0: none) with *out a malloc'ed array of malloc'ed strings (free
+ * with eval_speakers_free), or -1 if the array is malformed. */
+int eval_trained_speakers(const char *metadata, char ***out);
+void eval_speakers_free(char **list, int n);
 
 /* Lists the clips of a Speech Commands folder or manifest. Prints a message
  * naming the problem to stderr and returns -1 when it cannot. Noise is loaded
@@ -89,6 +106,7 @@ typedef struct {
     eval_layout layout;
     const char *list, *split;
     int task, jobs, quiet, want_silence, stream, progress, no_bias;
+    int include_trained;  /* keep clips of speakers the model was trained on */
     long limit;
     uint64_t seed;
     double target_fa, gap_min, gap_max, snr_min, snr_max, refractory;

@@ -268,6 +268,9 @@ int svx_model_is_integer(const svx_model *m);
 /* Human-readable summary (one line per layer with shapes, encoding and bytes)
  * written into buf; returns the length it needed (like snprintf). */
 int svx_model_summary(const svx_model *m, char *buf, size_t n_bytes);
+/* The file's metadata text (the trainer writes JSON: checkpoint, eval_bias,
+ * dev_trained_speakers, ...); "" when it has none. Valid until destroy. */
+const char *svx_model_metadata(const svx_model *m);
 
 /* Per-stream state of the acoustic model. */
 typedef struct svx_model_state svx_model_state;

@@ -1507,3 +1507,8 @@ int svx_model_serialize(const svx_model_desc *d, uint8_t **out, size_t *n_bytes,
         *layout = lay;
     return SVX_OK;
 }
+
+const char *svx_model_metadata(const svx_model *m)
+{
+    return m && m->meta ? m->meta : "";
+}

@@ -512,6 +512,57 @@ static void test_eval_manifest(void)
     CU_ASSERT_STRING_EQUAL(got, want);
 }
 
+/* A model whose metadata lists the dev speakers it was trained on is never
+ * scored on their clips, unless asked; a malformed list is an error. */
+static void test_eval_trained_speakers(void)
+{
+    char root[512], cmd[4096], out[65536], report[600], man[600], model[600];
+    tu_tmp_path(root, sizeof root, "sc_trained");
+    put_clip(root, "dev/yes/x_nohash_0.wav", "yes");
+    put_clip(root, "dev/_unknown_/bed_y_nohash_0.wav", "wow");   /* a wrong word: y's */
+    put_clip(root, "dev/_unknown_/y_nohash_1.wav", "follow");
+    put_clip(root, "dev/_silence_/1.wav", "");
+    put_text(root, "manifest.tsv",
+             "path\tlabel12\tword\tspeaker\tsplit\tsource\n"
+             "dev/yes/x_nohash_0.wav\tyes\tyes\tx\tdev\tsynthetic\n"
+             "dev/_unknown_/bed_y_nohash_0.wav\t_unknown_\tbed\ty\tdev\tsynthetic\n"
+             "dev/_unknown_/y_nohash_1.wav\t_unknown_\tfollow\ty\tdev\tsynthetic\n"
+             "dev/_silence_/1.wav\t_silence_\t_silence_\t-\tdev\tsynthetic\n");
+    snprintf(man, sizeof man, "%s/manifest.tsv", root);
+    tu_tmp_path(report, sizeof report, "trained.json");
+    tu_tmp_path(model, sizeof model, "tone_trained.svxm");
+    CU_ASSERT_FATAL(write_tone_model(model, "{\"eval_bias\": {\"char_bonus\": 0.0}, "
+                                            "\"dev_trained_speakers\": [\"zz\", \"y\"]}") == 0);
+    int conf[12][12] = {{0}};
+    char want[8192], got[8192];
+    /* Default: y's two clips are left out and counted. */
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --split dev --report %s %s", tu_bin(), model, report,
+             man);
+    CU_ASSERT_EQUAL(run_expect(cmd, 0, out, sizeof out), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "left out 2 clips of the 2 speakers the model was trained on"));
+    conf[YES][YES] = 1;
+    conf[SIL][SIL] = 1;
+    expected_summary(&conf[0][0], 12, 0, 0, 2, 2, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    snprintf(cmd, sizeof cmd, "grep -c '\"trained_speaker_clips_left_out\": 2,' %s", report);
+    CU_ASSERT_EQUAL(tu_run(cmd, got, sizeof got), 0);
+    /* --include-trained keeps them: the wrong word counts again. */
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --split dev --include-trained --report %s %s",
+             tu_bin(), model, report, man);
+    CU_ASSERT_EQUAL(run_expect(cmd, 0, out, sizeof out), 0);
+    CU_ASSERT_PTR_NULL(strstr(out, "left out"));
+    conf[UNK][UNK] = 2;
+    expected_summary(&conf[0][0], 12, 0, 0, 4, 4, want, sizeof want);
+    CU_ASSERT_EQUAL(report_summary(report, got, sizeof got), 0);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    /* A list that is not an array of strings is refused, naming the field. */
+    CU_ASSERT_FATAL(write_tone_model(model, "{\"dev_trained_speakers\": [\"y\", 3]}") == 0);
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --split dev %s", tu_bin(), model, man);
+    CU_ASSERT_EQUAL(run_expect(cmd, 2, out, sizeof out), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "dev_trained_speakers is not an array of strings"));
+}
+
 static void test_eval_bad_input(void)
 {
     char cmd[2048], out[8192], dir[512];
@@ -613,6 +664,7 @@ void test_register_eval(void)
         {"full layout: known confusion matrix, silence windows, bad file", test_eval_full_layout},
         {"test-set layout: _unknown_ and _silence_ folders, 12 and 35 words", test_eval_testset_layout},
         {"manifest TSV with splits", test_eval_manifest},
+        {"speakers the model was trained on are left out", test_eval_trained_speakers},
         {"bad folders and options", test_eval_bad_input},
         {"bundled model on espeak-ng words", test_eval_bundled_model},
         {"stream mode: placed keywords found, monotone sweep", test_eval_stream},
