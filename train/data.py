@@ -398,7 +398,8 @@ def build_dev_sequences(cache_dir=DEFAULT_CACHE, seed=1, n_seq=300, data_root=DE
     _setup_log(cache_dir)
     sc_root, noise_files, rir_files = _data_paths(data_root)
     clips, layout = sc_layout.load(sc_root)
-    dev_clips = [c for c in clips if c.split == dev_split and c.text]
+    dev_clips = [c for c in clips if c.split == dev_split and c.text
+                 and not dev_train_speaker(c.speaker)]
     if quick:
         n_seq = min(n_seq, 10)
     fe = Frontend()

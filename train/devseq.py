@@ -26,13 +26,15 @@ from . import augment, data, sc_layout
 
 
 def write(out_dir, n_seq=300, seed=1, data_root=data.DEFAULT_DATA_ROOT, dev_split="dev",
-          words=None):
+          words=None, dev_train=True):
     """words: only these words (default: all 35; the plan then differs from
-    build_dev_sequences')."""
+    build_dev_sequences'). dev_train: leave out the dev speakers the recipe
+    trains on (train.data.dev_train_speaker), as build_datasets does."""
     import soundfile as sf
     sc_root, noise_files, _ = data._data_paths(data_root)
     clips, _ = sc_layout.load(sc_root)
-    dev_clips = [c for c in clips if c.split == dev_split and c.text]
+    dev_clips = [c for c in clips if c.split == dev_split and c.text
+                 and not data.dev_train_speaker(c.speaker, dev_train)]
     by_word = collections.defaultdict(list)
     for c in dev_clips:
         if words is None or c.word in words:
