@@ -397,6 +397,50 @@ def test_build_datasets_on_fake_full_dataset(tmp_path):
     assert tr3.feats.shape[1] == 40 and not np.array_equal(tr.feats[98:196], tr3.feats[98:196])
 
 
+def _speaker_with(rule_value, start):
+    n = start
+    while data.dev_train_speaker("%08x" % n) != rule_value:
+        n += 1
+    return "%08x" % n
+
+
+def test_dev_train_speaker_rule():
+    assert not data.dev_train_speaker("") and not data.dev_train_speaker("-")
+    a, b = _speaker_with(True, 0x100), _speaker_with(False, 0x100)
+    assert data.dev_train_speaker(a) and not data.dev_train_speaker(b)
+    assert not data.dev_train_speaker(a, enabled=False)
+    picked = sum(data.dev_train_speaker("%08x" % (977 * i)) for i in range(2000))
+    assert 900 < picked < 1100                     # about half
+    if HAVE_SHARED:                                # the shared dev set: 75 of its 154 speakers
+        import csv
+        with open(os.path.join(SHARED, "speech_commands", "manifest.tsv")) as f:
+            spk = {r["speaker"] for r in csv.DictReader(f, delimiter="\t")
+                   if r["split"] == "dev" and r["speaker"] != "-"}
+        assert sum(data.dev_train_speaker(s) for s in spk) == 75 and len(spk) == 154
+
+
+def test_half_of_the_dev_speakers_are_trained_on(tmp_path):
+    root = str(tmp_path / "sc")
+    _fake_full_dataset(root)
+    trained, kept = _speaker_with(True, 0x5000), _speaker_with(False, 0x5000)
+    assert not data.dev_train_speaker("dddd0004")  # the fixture's own dev speaker stays
+    with open(os.path.join(root, "validation_list.txt"), "a") as f:
+        for s in (trained, kept):
+            _wav(os.path.join(root, "bed", "%s_nohash_0.wav" % s), 1.0, 450)
+            f.write("bed/%s_nohash_0.wav\n" % s)
+    kw = dict(cache_dir=str(tmp_path / "cache"), seed=3, n_aug=1, n_seq=2, synth=False,
+              data_root=root, n_silence=2, workers=1)
+    tr, dev = data.build_datasets(**kw)
+    assert sorted(dev.speakers) == sorted(["dddd0004", kept])
+    assert tr.recipe["dev_trained_speakers"] == [trained]
+    moved = [it for it in tr if it.get("speaker") == trained]
+    assert len(moved) == 2 and all(it["word"] == "bed" for it in moved)  # clean + 1 augmented
+    # switched off: the dev set is the whole validation list again
+    tr2, dev2 = data.build_datasets(dev_train=False, **kw)
+    assert sorted(dev2.speakers) == sorted(["dddd0004", trained, kept])
+    assert tr2.recipe["dev_trained_speakers"] == []
+
+
 def test_build_datasets_is_deterministic_across_worker_counts(tmp_path):
     root = str(tmp_path / "sc")
     _fake_full_dataset(root)
