@@ -18,13 +18,14 @@ import torch
 # on 2 cores (see models/README.md): float32 pre-training, then DenseShift
 # 3-bit quantisation-aware fine-tuning initialised from the float weights.
 RECIPE = {
-    # a 10-epoch cosine schedule stopped after 6 epochs (the lr is then 35 % of
-    # its peak; the QAT stage anneals to zero). The first model stopped a 5-epoch
+    # a 10-epoch cosine schedule stopped after 5 epochs (the lr is then half its
+    # peak; the QAT stage anneals to zero). The first model stopped a 5-epoch
     # schedule after 3, the second ran all 5 (training loss still falling: 0.96);
-    # the third's 6 epochs took 1.6 h on cores shared with kernel benchmarks.
-    "float": ["--quant", "float", "--hidden", "128", "--epochs", "10", "--stop-after", "6",
+    # the third's 5 epochs took 1.5 h on cores shared with kernel benchmarks, so
+    # the longer schedule could not run to its end.
+    "float": ["--quant", "float", "--hidden", "128", "--epochs", "10", "--stop-after", "5",
               "--lr", "2e-3"],
-    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "2", "--lr", "1e-3",
+    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "1", "--lr", "1e-3",
                     "--warmup", "100"],
 }
 # The comparison table: every quantiser fine-tuned from the same float
