@@ -72,6 +72,8 @@ static const char *bname(int b)
 typedef struct {
     const char *layer;
     int rows, cols, bits;
+    int n_pos;                  /* input vectors per call: 1, or a conv's positions (svx_matmul) */
+    int ds_layer;               /* the model runs this matrix with a DenseShift kernel */
     double calls_per_s;
     svx_wmat ds, dps, i8;       /* same shape, random codes; ds carries the f32 copy */
     float *x, *y, *scratch;
@@ -106,9 +108,12 @@ static int setup_shape(shape_bench *s)
     }
     for (int r = 0; r < s->rows; r++)
         alpha[r] = (float)(0.01 + 0.1 * rnd());
+    if (s->n_pos < 1)
+        s->n_pos = 1;
+    const size_t np = (size_t)s->n_pos;
     s->codes = malloc(n);
     s->vals = malloc(n);
-    s->x8 = malloc((size_t)s->cols);
+    s->x8 = malloc(np * (size_t)s->cols);
     s->acc = malloc((size_t)s->rows * sizeof(int32_t));
     if (!s->codes || !s->vals || !s->x8 || !s->acc)
         return -1;
@@ -130,13 +135,13 @@ static int setup_shape(shape_bench *s)
     free(alpha);
     if (rc < 0)
         return rc;
-    s->x = alloc32f((size_t)s->cols);
-    s->y = alloc32f((size_t)s->rows + 8u);
-    s->scratch = alloc32f(svx_matvec_scratch_floats(&s->ds));
+    s->x = alloc32f(np * (size_t)s->cols);
+    s->y = alloc32f(np * (size_t)s->rows + 8u);
+    s->scratch = alloc32f(svx_matmul_scratch_floats(&s->ds));
     if (!s->x || !s->y || !s->scratch)
         return -1;
     /* ReLU-like activations would favour kernels that skip zeros; use dense ones. */
-    for (int j = 0; j < s->cols; j++) {
+    for (size_t j = 0; j < np * (size_t)s->cols; j++) {
         s->x[j] = (float)(rnd() * 2.0 - 1.0);
         s->x8[j] = (int8_t)lrint(127.0 * s->x[j]);
     }
@@ -177,20 +182,33 @@ static void run_kernel(shape_bench *s, int b, long n_calls)
 {
     svx_kernel_id k;
     svx_wmat *w = bench_target(s, b, &k);
-    if (b == B_INT_AVX2) {
+    if (b == B_INT_AVX2) { /* no multi-position path: one matvec per position */
         for (long i = 0; i < n_calls; i++)
-            svx_int_pow2_values_matvec_i8_avx2(s->vals, (size_t)s->rows, (size_t)s->cols, s->x8, s->acc);
+            for (int p = 0; p < s->n_pos; p++)
+                svx_int_pow2_values_matvec_i8_avx2(s->vals, (size_t)s->rows, (size_t)s->cols,
+                                                   s->x8 + (size_t)p * (size_t)s->cols, s->acc);
         return;
     }
     if (b == B_INT_POW2) {
         for (long i = 0; i < n_calls; i++)
-            svx_int_grouped_matvec_i8(&s->grouped, s->x8, s->acc);
+            for (int p = 0; p < s->n_pos; p++)
+                svx_int_grouped_matvec_i8(&s->grouped, s->x8 + (size_t)p * (size_t)s->cols, s->acc);
         return;
     }
     if (b == B_BLAS) {
+        for (long i = 0; i < n_calls; i++) {
+            if (s->n_pos == 1)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, s->rows, s->cols, 1.0f, s->ds.f32, s->cols,
+                            s->x, 1, 0.0f, s->y, 1);
+            else /* positions batched: Y[pos][rows] = X[pos][cols] W^T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->n_pos, s->rows, s->cols, 1.0f,
+                            s->x, s->cols, s->ds.f32, s->cols, 0.0f, s->y, s->rows);
+        }
+        return;
+    }
+    if (s->n_pos > 1) {
         for (long i = 0; i < n_calls; i++)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, s->rows, s->cols, 1.0f, s->ds.f32, s->cols,
-                        s->x, 1, 0.0f, s->y, 1);
+            svx_matmul(w, k, s->x, s->n_pos, s->y, s->scratch);
         return;
     }
     for (long i = 0; i < n_calls; i++)
@@ -542,7 +560,7 @@ int cmd_bench(int argc, char **argv)
 
     /* kernels on each weight matrix's shape */
     shape_bench sh[64];
-    int n_sh = 0;
+    int n_sh = 0, n_model_sh = 0;
     const svx_wmat *w;
     const char *lname;
     double cps;
@@ -555,7 +573,33 @@ int cmd_bench(int argc, char **argv)
         s->cols = w->cols;
         s->bits = (w->enc == SVX_ENC_DENSESHIFT || w->enc == SVX_ENC_DEEPSHIFT) ? w->bits : 3;
         s->calls_per_s = cps;
+        s->ds_layer = w->enc == SVX_ENC_DENSESHIFT;
         n_weights += (size_t)w->rows * (size_t)w->cols;
+        if (setup_shape(s) < 0) {
+            fprintf(stderr, "shiftvox bench: out of memory\n");
+            return 1;
+        }
+        n_sh++;
+        n_model_sh++;
+    }
+    /* each convolution again with all its frequency positions per call
+     * (svx_matmul, what the engine runs): the "positions batched" totals */
+    for (int i = 0; i < n_model_sh && n_sh < 64; i++) {
+        int f_out = 1;
+        for (int li = 0; li < model[0]->n_layers; li++)
+            if (model[0]->layers[li].name == sh[i].layer && model[0]->layers[li].type == SVX_LAYER_CONV2D)
+                f_out = model[0]->layers[li].f_out;
+        if (f_out < 2)
+            continue;
+        shape_bench *s = &sh[n_sh];
+        memset(s, 0, sizeof *s);
+        s->layer = sh[i].layer;
+        s->rows = sh[i].rows;
+        s->cols = sh[i].cols;
+        s->bits = sh[i].bits;
+        s->n_pos = f_out;
+        s->ds_layer = sh[i].ds_layer;
+        s->calls_per_s = sh[i].calls_per_s / f_out;
         if (setup_shape(s) < 0) {
             fprintf(stderr, "shiftvox bench: out of memory\n");
             return 1;
@@ -579,26 +623,51 @@ int cmd_bench(int argc, char **argv)
     }
     measure_kernels(sh, n_sh, seconds, reps);
 
-    /* per second of audio: all matrices at their call rates */
-    double us_per_s[B_COUNT];
+    /* per second of audio: all matrices at their call rates, four ways:
+     * one input vector per call (every conv position a matvec, as the engine
+     * runs them; the earlier headline) or conv positions batched (svx_matmul),
+     * each over all layers or over the matrices the model runs with a
+     * DenseShift kernel (the others only show what DenseShift would do there) */
+    enum { TOT_MATVEC, TOT_MATVEC_DS, TOT_BATCHED, TOT_DS_LAYERS, TOT_COUNT };
+    static const char *const tot_name[TOT_COUNT] = {"one vector per call, all layers",
+                                                    "one vector per call, DenseShift layers",
+                                                    "conv positions batched, all layers",
+                                                    "conv positions batched, DenseShift layers"};
+    double tot_us[TOT_COUNT][B_COUNT];
+    int tot_ok[TOT_COUNT][B_COUNT];
     size_t bytes_tot[B_COUNT];
-    int all_ok[B_COUNT];
-    for (int b = 0; b < B_COUNT; b++) {
-        us_per_s[b] = 0.0;
-        bytes_tot[b] = 0;
-        all_ok[b] = 1;
-        for (int i = 0; i < n_sh; i++) {
-            if (sh[i].calls_per_s <= 0.0)
-                continue; /* --shape extras */
-            if (sh[i].ns[b] < 0) {
-                all_ok[b] = 0;
-                continue;
+    for (int t = 0; t < TOT_COUNT; t++)
+        for (int b = 0; b < B_COUNT; b++) {
+            tot_us[t][b] = 0.0;
+            tot_ok[t][b] = 1;
+            if (t == 0)
+                bytes_tot[b] = 0;
+            for (int i = 0; i < n_sh; i++) {
+                if (sh[i].calls_per_s <= 0.0)
+                    continue; /* --shape extras */
+                int batched_twin = 0; /* a single-position conv entry with a batched entry */
+                for (int e = n_model_sh; e < n_sh; e++)
+                    if (i < n_model_sh && sh[e].n_pos > 1 && sh[e].layer == sh[i].layer &&
+                        sh[e].rows == sh[i].rows && sh[e].cols == sh[i].cols)
+                        batched_twin = 1;
+                if ((t == TOT_MATVEC || t == TOT_MATVEC_DS) ? sh[i].n_pos > 1 : batched_twin)
+                    continue;
+                if ((t == TOT_DS_LAYERS || t == TOT_MATVEC_DS) && !sh[i].ds_layer)
+                    continue;
+                if (sh[i].ns[b] < 0) {
+                    tot_ok[t][b] = 0;
+                    continue;
+                }
+                tot_us[t][b] += 1e-3 * sh[i].ns[b] * sh[i].calls_per_s;
+                if (t == 0)
+                    bytes_tot[b] += sh[i].bytes[b];
             }
-            us_per_s[b] += 1e-3 * sh[i].ns[b] * sh[i].calls_per_s;
-            bytes_tot[b] += sh[i].bytes[b];
         }
-    }
-#define RATIO(a, b) ((all_ok[a] && all_ok[b] && us_per_s[a] > 0) ? us_per_s[b] / us_per_s[a] : NAN)
+    double *us_per_s = tot_us[TOT_MATVEC];
+    int *all_ok = tot_ok[TOT_MATVEC];
+#define TRATIO(t, a, b)                                                                           \
+    ((tot_ok[t][a] && tot_ok[t][b] && tot_us[t][a] > 0) ? tot_us[t][b] / tot_us[t][a] : NAN)
+#define RATIO(a, b) TRATIO(TOT_MATVEC, a, b)
     int ds_best = (all_ok[B_DS_TABLE] && us_per_s[B_DS_TABLE] <= us_per_s[B_DS_EXP]) ? B_DS_TABLE
                   : all_ok[B_DS_EXP] ? B_DS_EXP : B_DS_SCALAR;
     int f32_best = all_ok[B_F32_SIMD] ? B_F32_SIMD : B_F32_SCALAR;
@@ -649,14 +718,14 @@ int cmd_bench(int argc, char **argv)
                n_weights, file_bytes,
                svx_model_weight_bytes(model[0]), svx_model_state_bytes(model[0]), reps);
         for (int i = 0; i < n_sh; i++) {
-            printf("%s{\"layer\": \"%s\", \"rows\": %d, \"cols\": %d, \"bits\": %d, \"calls_per_s\": %.1f, "
-                   "\"gmacs\": {", i ? ", " : "", sh[i].layer, sh[i].rows, sh[i].cols, sh[i].bits,
-                   sh[i].calls_per_s);
+            printf("%s{\"layer\": \"%s\", \"rows\": %d, \"cols\": %d, \"positions\": %d, "
+                   "\"bits\": %d, \"calls_per_s\": %.1f, \"gmacs\": {", i ? ", " : "", sh[i].layer,
+                   sh[i].rows, sh[i].cols, sh[i].n_pos, sh[i].bits, sh[i].calls_per_s);
             int first = 1;
             for (int b = 0; b < B_COUNT; b++)
                 if (sh[i].ns[b] >= 0) {
                     printf("%s\"%s\": %.3f", first ? "" : ", ", bname(b),
-                           (double)sh[i].rows * sh[i].cols / sh[i].ns[b]);
+                           (double)sh[i].rows * sh[i].cols * sh[i].n_pos / sh[i].ns[b]);
                     first = 0;
                 }
             printf("}}");
@@ -676,15 +745,27 @@ int cmd_bench(int argc, char **argv)
                 first = 0;
             }
         printf("}, \"denseshift_kernel\": \"%s\", \"ratios\": {", bname(ds_best));
-        const double ratios[6] = {RATIO(ds_best, B_DPS_EXP), RATIO(ds_best, B_DPS_TABLE),
-                                  RATIO(B_DS_SCALAR, B_DPS_SCALAR), RATIO(ds_best, f32_best),
-                                  RATIO(ds_best, B_BLAS), RATIO(B_DS_512, B_F32_512)};
-        static const char *const rnames[6] = {"denseshift_over_deepshift_exp",
-                                              "denseshift_over_deepshift_table",
-                                              "denseshift_over_deepshift_scalar",
-                                              "denseshift_over_f32_simd", "denseshift_over_openblas",
-                                              "denseshift_avx512_over_f32_avx512"};
-        for (int k = 0; k < 6; k++) {
+        const double ratios[12] = {RATIO(ds_best, B_DPS_EXP), RATIO(ds_best, B_DPS_TABLE),
+                                   RATIO(B_DS_SCALAR, B_DPS_SCALAR), RATIO(ds_best, f32_best),
+                                   RATIO(ds_best, B_BLAS), RATIO(B_DS_512, B_F32_512),
+                                   TRATIO(TOT_MATVEC_DS, ds_best, f32_best),
+                                   TRATIO(TOT_MATVEC_DS, B_DS_512, B_F32_512),
+                                   TRATIO(TOT_BATCHED, ds_best, f32_best),
+                                   TRATIO(TOT_DS_LAYERS, ds_best, f32_best),
+                                   TRATIO(TOT_BATCHED, B_DS_512, B_F32_512),
+                                   TRATIO(TOT_DS_LAYERS, B_DS_512, B_F32_512)};
+        static const char *const rnames[12] = {"denseshift_over_deepshift_exp",
+                                               "denseshift_over_deepshift_table",
+                                               "denseshift_over_deepshift_scalar",
+                                               "denseshift_over_f32_simd", "denseshift_over_openblas",
+                                               "denseshift_avx512_over_f32_avx512",
+                                               "denseshift_over_f32_simd_ds_layers",
+                                               "denseshift_avx512_over_f32_avx512_ds_layers",
+                                               "denseshift_over_f32_simd_batched",
+                                               "denseshift_over_f32_simd_batched_ds_layers",
+                                               "denseshift_avx512_over_f32_avx512_batched",
+                                               "denseshift_avx512_over_f32_avx512_batched_ds_layers"};
+        for (int k = 0; k < 12; k++) {
             if (isnan(ratios[k]))
                 printf("%s\"%s\": null", k ? ", " : "", rnames[k]); /* kernel not on this CPU */
             else
@@ -722,7 +803,7 @@ int cmd_bench(int argc, char **argv)
                svx_cpu_has_simd() ? svx_simd_name() : "none (scalar twins only)");
         printf("\nkernel throughput, GMAC/s (median of %d interleaved runs), on the model's shapes:\n",
                reps);
-        printf("%-10s %-9s %4s %7s", "layer", "shape", "bits", "calls/s");
+        printf("%-10s %-12s %4s %7s", "layer", "shape", "bits", "calls/s");
         static const int show[] = {B_F32_SCALAR, B_F32_SIMD, B_BLAS, B_I8_SIMD, B_DS_SCALAR, B_DS_EXP,
                                    B_DS_TABLE, B_DPS_SCALAR, B_DPS_EXP, B_DPS_TABLE, B_INT_POW2,
                                    B_INT_AVX2, B_F32_512, B_DS_512};
@@ -734,21 +815,28 @@ int cmd_bench(int argc, char **argv)
         printf("\n");
         for (int i = 0; i < n_sh; i++) {
             char shape[32];
-            snprintf(shape, sizeof shape, "%dx%d", sh[i].rows, sh[i].cols);
-            printf("%-10s %-9s %4d %7.0f", sh[i].layer, shape, sh[i].bits, sh[i].calls_per_s);
+            if (sh[i].n_pos > 1)
+                snprintf(shape, sizeof shape, "%dx%dx%dp", sh[i].rows, sh[i].cols, sh[i].n_pos);
+            else
+                snprintf(shape, sizeof shape, "%dx%d", sh[i].rows, sh[i].cols);
+            printf("%-10s %-12s %4d %7.0f", sh[i].layer, shape, sh[i].bits, sh[i].calls_per_s);
             for (size_t b = 0; b < sizeof show / sizeof show[0]; b++) {
                 if (sh[i].ns[show[b]] < 0)
                     printf(" %9s", "-");
                 else
-                    printf(" %9.2f", (double)sh[i].rows * sh[i].cols / sh[i].ns[show[b]]);
+                    printf(" %9.2f", (double)sh[i].rows * sh[i].cols * sh[i].n_pos / sh[i].ns[show[b]]);
             }
             printf("\n");
         }
-        printf("\nall layers at their call rates, per second of audio:\n");
-        printf("%-24s %12s %14s\n", "kernel", "us / audio s", "weight bytes");
+        printf("\nall layers at their call rates, per second of audio (us; RxCxNp: N conv positions\n"
+               "per call, svx_matmul; \"batched\" totals use those for the convolutions):\n");
+        printf("%-24s %10s %10s %10s %10s %14s\n", "kernel", "one/call", "one/c DS", "batched",
+               "batch DS", "weight bytes");
         for (int b = 0; b < B_COUNT; b++)
             if (all_ok[b])
-                printf("%-24s %12.1f %14zu\n", bname(b), us_per_s[b], bytes_tot[b]);
+                printf("%-24s %10.1f %10.1f %10.1f %10.1f %14zu\n", bname(b), us_per_s[b],
+                       tot_us[TOT_MATVEC_DS][b], tot_us[TOT_BATCHED][b], tot_us[TOT_DS_LAYERS][b],
+                       bytes_tot[b]);
         printf("\nratios (throughput, >1 means DenseShift is faster; DenseShift = %s):\n",
                bname(ds_best));
         printf("  DenseShift / DeepShift per-weight (exp-add + zero mask) %6.2fx\n",
@@ -765,6 +853,11 @@ int cmd_bench(int argc, char **argv)
         printf("  DenseShift AVX-512 / float32 AVX-512 (like for like)     %6.2fx  (weight bytes %.1fx fewer)\n",
                RATIO(B_DS_512, B_F32_512),
                bytes_tot[B_DS_512] ? (double)bytes_tot[B_F32_512] / (double)bytes_tot[B_DS_512] : NAN);
+        printf("  DenseShift / float32, like for like, by what is counted:   %-10s %s\n", "AVX2",
+               "AVX-512");
+        for (int t = 0; t < TOT_COUNT; t++)
+            printf("    %-44s %6.2fx    %6.2fx\n", tot_name[t], TRATIO(t, ds_best, f32_best),
+                   TRATIO(t, B_DS_512, B_F32_512));
         printf("  integer path (int8 x, shift-add) / float DenseShift %-5s %6.2fx  (matvec only)\n",
                "", RATIO(B_INT_POW2, ds_best));
         printf("  integer path AVX2 (int8 x, vpmaddubsw) / float DenseShift  %6.2fx  (matvec only)\n",

@@ -476,6 +476,26 @@ size_t svx_matvec_scratch_floats(const svx_wmat *w)
     return (size_t)w->cols * 8u + 8u;
 }
 
+size_t svx_matmul_scratch_floats(const svx_wmat *w)
+{
+    return (size_t)SVX_MM_MAX_POS * (size_t)w->cols * 8u + 8u;
+}
+
+void svx_matmul(const svx_wmat *w, svx_kernel_id k, const float *x, int n_pos, float *y,
+                float *scratch)
+{
+#if defined(__x86_64__)
+    switch (k) {
+    case SVX_K_F32_SIMD: svx_mm_f32_simd(w, x, n_pos, y); return;
+    case SVX_K_DS_TABLE_SIMD:
+    case SVX_K_DPS_TABLE_SIMD: svx_mm_shift_table_simd(w, x, n_pos, y, scratch); return;
+    default: break;
+    }
+#endif
+    for (int p = 0; p < n_pos; p++)
+        svx_matvec(w, k, x + (size_t)p * (size_t)w->cols, y + (size_t)p * (size_t)w->rows, scratch);
+}
+
 void svx_matvec(const svx_wmat *w, svx_kernel_id k, const float *x, float *y, float *scratch)
 {
     switch (k) {

@@ -21,6 +21,15 @@
  * integer add: adding 2^31 flips bit 31 like xor, and the guarded exponent
  * add never carries into it).
  *
+ * Small matrices (<= 32 rows, one pass over the row blocks; kernels_avx2.c
+ * and kernels_avx512.c, "DIRECT") use each table once, so the x86 table
+ * kernels make it in a register as x times the vector of the 8 code values
+ * +-2^p (vmulps, one per input and pass, never per weight) instead of
+ * storing and reloading it. That IEEE product equals the guarded exponent add
+ * bit for bit and is exact for +-0, subnormals and overflow, so the guard
+ * needs no branch there; non-finite inputs take the table path (inf * 0 and
+ * the sign of a nan would differ from the scalar twin).
+ *
  * Known limit: the sums are alpha-free (alpha multiplies once at the end), so
  * sum_j +-2^p x_j must stay below FLT_MAX even where alpha would bring the
  * result back into range; with |x| < 2^100 this cannot happen for any matrix
@@ -106,6 +115,20 @@ size_t svx_matvec_scratch_floats(const svx_wmat *w);
  * floats, 32-byte aligned. Never allocates. */
 void svx_matvec(const svx_wmat *w, svx_kernel_id k, const float *x, float *y, float *scratch);
 
+/* Several input vectors at once (a convolution's frequency positions, all
+ * with the same weights): y[p*rows .. p*rows+rows) = W x[p*cols .. p*cols+cols)
+ * for p = 0 .. n_pos-1. Every output is bit-identical to svx_matvec on that
+ * vector (same terms, same order per row). Kernels with a multi-position path
+ * (float32 and the table kernels on AVX2) run up to SVX_MM_MAX_POS positions
+ * per pass, sharing each weight load (float32) or lane-word load and index op
+ * (table) between them and keeping positions x blocks accumulator chains; the
+ * others loop over svx_matvec. scratch: svx_matmul_scratch_floats floats,
+ * 32-byte aligned. Never allocates. */
+#define SVX_MM_MAX_POS 4
+size_t svx_matmul_scratch_floats(const svx_wmat *w);
+void svx_matmul(const svx_wmat *w, svx_kernel_id k, const float *x, int n_pos, float *y,
+                float *scratch);
+
 /* 32-byte aligned zeroed memory from malloc; release with svx_free32(NULL ok). */
 void *svx_alloc32(size_t n_bytes);
 void svx_free32(void *p);
@@ -163,6 +186,8 @@ void svx_mv_i8_simd(const svx_wmat *w, const float *x, float *y);
 void svx_mv_shift_table_simd(const svx_wmat *w, const float *x, float *y, float *scratch);
 void svx_mv_shift_exp_simd(const svx_wmat *w, const float *x, float *y, float *scratch);
 int svx_simd_compiled(void);
+void svx_mm_f32_simd(const svx_wmat *w, const float *x, int n_pos, float *y);
+void svx_mm_shift_table_simd(const svx_wmat *w, const float *x, int n_pos, float *y, float *scratch);
 
 /* AVX-512 implementations (kernels_avx512.c, compiled with -mavx512f
  * -mavx512bw -mavx512vl); only called when svx_cpu_has_avx512(). */

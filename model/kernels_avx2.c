@@ -16,6 +16,14 @@
 #include <string.h>
 
 #define SVX_INLINE static inline __attribute__((always_inline))
+/* accumulator of position p, block b in the multi-position kernels */
+#define MP_ACC(p, b) a##p##b
+#ifndef SVX_MM_POS_F32
+#define SVX_MM_POS_F32 4 /* positions per pass (2 or 4), float32 */
+#endif
+#ifndef SVX_MM_POS_DS
+#define SVX_MM_POS_DS 2 /* positions per pass (2 or 4), table kernel */
+#endif
 
 int svx_simd_compiled(void) { return 1; }
 const char *svx_simd_name(void) { return "avx2"; }
@@ -98,6 +106,96 @@ void svx_mv_f32_simd(const svx_wmat *w, const float *x, float *y)
             a0 = _mm256_fmadd_ps(_mm256_load_ps(w0 + (size_t)j * 8u), _mm256_broadcast_ss(x + j), a0);
         store_block_f32(w, k, a0, y);
     }
+}
+
+/* Several input vectors per pass, the float32 twin of svx_mm_shift_table_simd:
+ * NB blocks x NP positions, each weight vector loaded once for NP broadcasts,
+ * NP * NB FMA chains; per (position, row) the same FMAs in the same order as
+ * svx_mv_f32_simd, so the results are bit-identical to it. */
+SVX_INLINE void f32_pos_blocks(const svx_wmat *w, const float *x, float *y, int k, const int NB,
+                               const int NP)
+{
+    const int cols = w->cols, rows = w->rows;
+    const size_t stride = (size_t)cols * 8u;
+    const float *w0 = w->f32_blk + (size_t)k * stride;
+    const float *x0 = x, *x1 = x + (NP > 1 ? cols : 0), *x2 = x + (NP > 2 ? 2 * cols : 0),
+                *x3 = x + (NP > 3 ? 3 * cols : 0);
+    const __m256 z = _mm256_setzero_ps();
+    __m256 a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+    __m256 a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+#define MPF_POS(p, xp)                                                                            \
+    do {                                                                                          \
+        const __m256 xv = _mm256_broadcast_ss(xp + j);                                            \
+        MP_ACC(p, 0) = _mm256_fmadd_ps(w0v, xv, MP_ACC(p, 0));                                    \
+        if (NB > 1) MP_ACC(p, 1) = _mm256_fmadd_ps(w1v, xv, MP_ACC(p, 1));                        \
+        if (NB > 2) MP_ACC(p, 2) = _mm256_fmadd_ps(w2v, xv, MP_ACC(p, 2));               \
+        if (NB > 3) MP_ACC(p, 3) = _mm256_fmadd_ps(w3v, xv, MP_ACC(p, 3));               \
+    } while (0)
+    for (int j = 0; j < cols; j++) {
+        const float *p = w0 + (size_t)j * 8u;
+        const __m256 w0v = _mm256_load_ps(p), w1v = NB > 1 ? _mm256_load_ps(p + stride) : w0v,
+                     w2v = NB > 2 ? _mm256_load_ps(p + 2 * stride) : w0v,
+                     w3v = NB > 3 ? _mm256_load_ps(p + 3 * stride) : w0v;
+        MPF_POS(0, x0);
+        if (NP > 1)
+            MPF_POS(1, x1);
+        if (NP > 2)
+            MPF_POS(2, x2);
+        if (NP > 3)
+            MPF_POS(3, x3);
+    }
+#undef MPF_POS
+#define MPF_STORE(p)                                                                              \
+    do {                                                                                          \
+        float *yp = y + (size_t)(p) * (size_t)rows;                                               \
+        store_rows(NULL, rows, k, MP_ACC(p, 0), yp);                                              \
+        if (NB > 1) store_rows(NULL, rows, k + 1, MP_ACC(p, 1), yp);                              \
+        if (NB > 2) store_rows(NULL, rows, k + 2, MP_ACC(p, 2), yp);                     \
+        if (NB > 3) store_rows(NULL, rows, k + 3, MP_ACC(p, 3), yp);                     \
+    } while (0)
+    MPF_STORE(0);
+    if (NP > 1)
+        MPF_STORE(1);
+    if (NP > 2)
+        MPF_STORE(2);
+    if (NP > 3)
+        MPF_STORE(3);
+#undef MPF_STORE
+}
+
+SVX_INLINE void f32_pos(const svx_wmat *w, const float *x, float *y, const int NP)
+{
+    const int nblk = (w->rows + 7) / 8;
+    int k = 0;
+    if (NP == 4) {
+        for (; k + 2 <= nblk; k += 2)
+            f32_pos_blocks(w, x, y, k, 2, 4);
+        if (k < nblk)
+            f32_pos_blocks(w, x, y, k, 1, 4);
+        return;
+    }
+    for (; k + 4 <= nblk; k += 4)
+        f32_pos_blocks(w, x, y, k, 4, NP);
+    if (k + 2 <= nblk) {
+        f32_pos_blocks(w, x, y, k, 2, NP);
+        k += 2;
+    }
+    if (k < nblk)
+        f32_pos_blocks(w, x, y, k, 1, NP);
+}
+
+void svx_mm_f32_simd(const svx_wmat *w, const float *x, int n_pos, float *y)
+{
+    const size_t xs = (size_t)w->cols, ys = (size_t)w->rows;
+    int p = 0;
+    for (; p + SVX_MM_POS_F32 <= n_pos; p += SVX_MM_POS_F32)
+        f32_pos(w, x + (size_t)p * xs, y + (size_t)p * ys, SVX_MM_POS_F32);
+    if (SVX_MM_POS_F32 > 2 && p + 2 <= n_pos) {
+        f32_pos(w, x + (size_t)p * xs, y + (size_t)p * ys, 2);
+        p += 2;
+    }
+    if (p < n_pos)
+        f32_pos(w, x + (size_t)p * xs, y + (size_t)p * ys, 1);
 }
 
 SVX_INLINE __m256 i8_col(const int8_t *p)
@@ -333,11 +431,210 @@ SVX_INLINE void lw_blocks(const svx_wmat *w, const float *tab, float *y, int k, 
     }
 }
 
+/* ---- small matrices and several input vectors per pass ----
+ * NP positions (a convolution's, each its own input vector) x NB blocks of 8
+ * rows: every lane-word load and index op serves NP positions, and NP*NB
+ * independent accumulator chains hide the add latency. Each (position, row)
+ * sum still runs over j in order from +0, so every output is bit-identical to
+ * the one-vector kernel and its scalar twin.
+ *
+ * DIRECT (matrices of at most 32 rows, one pass over the blocks): no table in
+ * memory. Each table is used by one pass only, so storing and reloading it
+ * (a 32-byte store per input, about as costly as the lookups of 32 rows) is
+ * replaced by one vmulps of the broadcast input by the constant vector of
+ * the 8 code values +-2^p, on the multiply pipes that the lookups leave idle.
+ * This is the IEEE product x * (+-2^p): bit-identical to the exponent add
+ * for guarded inputs, and exact for +-0 (a +-0 term cannot change a sum that
+ * starts at +0), subnormals and overflow (inf), so the guard holds without a
+ * branch. Only non-finite inputs take the table path: inf * 0 (DeepShift's
+ * zero code) and the sign of a nan would differ from the scalar twin. src is
+ * then x (position p at src + p * sstride), else the tables. */
+SVX_INLINE void lw_pos_blocks(const svx_wmat *w, const float *src, size_t sstride, float *y, int k,
+                              const int NB, const int NP, const int bits, const int DIRECT,
+                              const __m256 cvals)
+{
+    const size_t ELEM = DIRECT ? 1u : 8u; /* floats per column in src */
+    const int cols = w->cols, rows = w->rows, n = svx_lw_per_word(bits), half = 16 / bits;
+    const int nw = svx_lw_n_words(bits, cols), full = cols / n;
+#define LW_BASE(b)                                                                                \
+    (w->code_lw + (size_t)((k + (b)) >> 1) * (size_t)nw * 16u + (size_t)((k + (b)) & 1) * 8u)
+    const uint32_t *p0 = LW_BASE(0), *p1 = LW_BASE(NB > 1 ? 1 : 0), *p2 = LW_BASE(NB > 2 ? 2 : 0),
+                   *p3 = LW_BASE(NB > 3 ? 3 : 0);
+#undef LW_BASE
+    const __m256 z = _mm256_setzero_ps();
+    __m256 a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+    __m256 a20 = z, a21 = z, a22 = z, a23 = z, a30 = z, a31 = z, a32 = z, a33 = z;
+    __m256i v0 = _mm256_setzero_si256(), v1 = v0, v2 = v0, v3 = v0, h0 = v0, h1 = v0, h2 = v0, h3 = v0;
+    /* one column c: the NB indices, then NP lookups each */
+#define MP_COL(IDX)                                                                               \
+    do {                                                                                          \
+        const __m256i i0 = IDX(v0, h0), i1 = NB > 1 ? IDX(v1, h1) : i0,                           \
+                      i2 = NB > 2 ? IDX(v2, h2) : i0, i3 = NB > 3 ? IDX(v3, h3) : i0;             \
+        MP_POS(0, t0);                                                                            \
+        if (NP > 1) MP_POS(1, t0 + sstride);                                                      \
+        if (NP > 2) MP_POS(2, t0 + 2 * sstride);                                                  \
+        if (NP > 3) MP_POS(3, t0 + 3 * sstride);                                                  \
+    } while (0)
+#define MP_ADD(a, tv, i)                                                                          \
+    do {                                                                                          \
+        a = _mm256_add_ps(a, table_lookup(tv, i, bits));                                          \
+        __asm__("" : "+x"(a));                                                                    \
+    } while (0)
+#define MP_POS(p, tp)                                                                             \
+    do {                                                                                          \
+        const __m256 tv = DIRECT ? _mm256_mul_ps(_mm256_broadcast_ss(tp), cvals)                 \
+                                 : _mm256_load_ps(tp);                                            \
+        MP_ADD(MP_ACC(p, 0), tv, i0);                                                             \
+        if (NB > 1) MP_ADD(MP_ACC(p, 1), tv, i1);                                                 \
+        if (NB > 2) MP_ADD(MP_ACC(p, 2), tv, i2);                                        \
+        if (NB > 3) MP_ADD(MP_ACC(p, 3), tv, i3);                                        \
+    } while (0)
+#define MP_IDX_LW(v, h) lw_index(v, h, bits, c)
+#define MP_IDX_SRL(v, h) _mm256_srl_epi32(v, cnt)
+    for (int g = 0; g < full; g++) {
+        const float *tg = src + (size_t)g * (size_t)n * ELEM;
+        const size_t o = (size_t)g * 16u;
+        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + o));
+        if (NB > 1)
+            v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + o));
+        if (NB > 2)
+            v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + o));
+        if (NB > 3)
+            v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + o));
+#pragma GCC unroll 16
+        for (int c = 0; c < n; c++) {
+            const float *t0 = tg + ELEM * (size_t)c;
+            if (c == half) {
+                h0 = _mm256_srli_epi32(v0, 16);
+                h1 = _mm256_srli_epi32(v1, 16);
+                h2 = _mm256_srli_epi32(v2, 16);
+                h3 = _mm256_srli_epi32(v3, 16);
+            }
+            MP_COL(MP_IDX_LW);
+        }
+    }
+    if (full < nw) { /* last, partial word: shift counts from a register */
+        const float *tg = src + (size_t)full * (size_t)n * ELEM;
+        const size_t o = (size_t)full * 16u;
+        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + o));
+        v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + o));
+        v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + o));
+        v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + o));
+        for (int c = 0; c < cols - full * n; c++) {
+            const float *t0 = tg + ELEM * (size_t)c;
+            const __m128i cnt = _mm_cvtsi32_si128(svx_lw_bitpos(bits, c));
+            MP_COL(MP_IDX_SRL);
+        }
+    }
+#undef MP_COL
+#undef MP_ADD
+#undef MP_POS
+#undef MP_IDX_LW
+#undef MP_IDX_SRL
+#define MP_STORE(p)                                                                               \
+    do {                                                                                          \
+        store_rows(w->alpha, rows, k, MP_ACC(p, 0), y + (size_t)(p) * (size_t)rows);              \
+        if (NB > 1) store_rows(w->alpha, rows, k + 1, MP_ACC(p, 1), y + (size_t)(p) * (size_t)rows); \
+        if (NB > 2) store_rows(w->alpha, rows, k + 2, MP_ACC(p, 2), y + (size_t)(p) * (size_t)rows); \
+        if (NB > 3) store_rows(w->alpha, rows, k + 3, MP_ACC(p, 3), y + (size_t)(p) * (size_t)rows); \
+    } while (0)
+    MP_STORE(0);
+    if (NP > 1)
+        MP_STORE(1);
+    if (NP > 2)
+        MP_STORE(2);
+    if (NP > 3)
+        MP_STORE(3);
+#undef MP_STORE
+}
+
+/* The code values +-2^p (DeepShift's zero code: 0) per table index, as
+ * floats: the DIRECT kernels' table is x times this vector. */
+SVX_INLINE __m256 code_values(const table_consts *c)
+{
+    const __m256i one = _mm256_set1_epi32(127 << 23); /* 1.0f: add the exponent and sign */
+    __m256i v = _mm256_add_epi32(one, c->p);
+    if (c->has_zero)
+        v = _mm256_and_si256(v, c->z);
+    return _mm256_castsi256_ps(v);
+}
+
+/* 1 if all n floats at x are finite (exponent field != 255). */
+SVX_INLINE int all_finite(const float *x, int n)
+{
+    const __m256i em = _mm256_set1_epi32(0x7F800000);
+    __m256i bad = _mm256_setzero_si256();
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256i e = _mm256_and_si256(_mm256_castps_si256(_mm256_loadu_ps(x + j)), em);
+        bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(e, em));
+    }
+    int ok = _mm256_testz_si256(bad, bad);
+    for (; j < n; j++)
+        ok &= (f2u(x[j]) & 0x7F800000u) != 0x7F800000u;
+    return ok;
+}
+
+/* NP consecutive input vectors (1, 2 or 4): passes of NB blocks with
+ * NP * NB <= 8 accumulators; DIRECT when one pass covers every row (<= 32
+ * rows; <= 16 for NP = 4) and the inputs are finite, else tables for all NP
+ * inputs first (build_tables: guard, exact path). */
+SVX_INLINE void table_kernel_pos(const svx_wmat *w, const float *x, float *y, float *tab, const int NP,
+                                 const int bits, const int deep)
+{
+    const int nblk = (w->rows + 7) / 8;
+    const size_t tstride = (size_t)w->cols * 8u, xstride = (size_t)w->cols;
+    /* enc and bits are constants here, so the table constants fold */
+    table_consts c = make_consts(deep ? SVX_ENC_DEEPSHIFT : SVX_ENC_DENSESHIFT, bits);
+    const __m256 cv = code_values(&c);
+    if (nblk <= 4 && all_finite(x, NP * w->cols)) {
+        if (NP == 4) { /* 4 x 2 accumulators: passes of two blocks */
+            for (int k = 0; k < nblk; k += 2)
+                if (k + 2 <= nblk)
+                    lw_pos_blocks(w, x, xstride, y, k, 2, 4, bits, 1, cv);
+                else
+                    lw_pos_blocks(w, x, xstride, y, k, 1, 4, bits, 1, cv);
+        } else if (nblk == 4)
+            lw_pos_blocks(w, x, xstride, y, 0, 4, NP, bits, 1, cv);
+        else if (nblk == 3) {
+            lw_pos_blocks(w, x, xstride, y, 0, 2, NP, bits, 1, cv);
+            lw_pos_blocks(w, x, xstride, y, 2, 1, NP, bits, 1, cv);
+        } else if (nblk == 2)
+            lw_pos_blocks(w, x, xstride, y, 0, 2, NP, bits, 1, cv);
+        else
+            lw_pos_blocks(w, x, xstride, y, 0, 1, NP, bits, 1, cv);
+        return;
+    }
+    for (int p = 0; p < NP; p++)
+        build_tables(w, &c, x + (size_t)p * xstride, tab + (size_t)p * tstride);
+    int k = 0;
+    if (NP == 4) {
+        for (; k + 2 <= nblk; k += 2)
+            lw_pos_blocks(w, tab, tstride, y, k, 2, 4, bits, 0, cv);
+        if (k < nblk)
+            lw_pos_blocks(w, tab, tstride, y, k, 1, 4, bits, 0, cv);
+        return;
+    }
+    for (; k + 4 <= nblk; k += 4)
+        lw_pos_blocks(w, tab, tstride, y, k, 4, NP, bits, 0, cv);
+    if (k + 2 <= nblk) {
+        lw_pos_blocks(w, tab, tstride, y, k, 2, NP, bits, 0, cv);
+        k += 2;
+    }
+    if (k < nblk)
+        lw_pos_blocks(w, tab, tstride, y, k, 1, NP, bits, 0, cv);
+}
+
+/* One input vector: matrices of <= 32 rows take the DIRECT pass, larger
+ * ones build all tables once and share them between passes (lw_blocks). */
 SVX_INLINE void table_kernel(const svx_wmat *w, const float *x, float *y, float *tab, const int bits,
                              const int deep)
 {
     const int nblk = (w->rows + 7) / 8;
-    /* enc and bits are constants here, so the table constants fold */
+    if (nblk <= 4) {
+        table_kernel_pos(w, x, y, tab, 1, bits, deep);
+        return;
+    }
     table_consts c = make_consts(deep ? SVX_ENC_DEEPSHIFT : SVX_ENC_DENSESHIFT, bits);
     build_tables(w, &c, x, tab);
     int k = 0;
@@ -349,6 +646,33 @@ SVX_INLINE void table_kernel(const svx_wmat *w, const float *x, float *y, float 
     }
     if (k < nblk)
         lw_blocks(w, tab, y, k, 1, bits);
+}
+
+SVX_INLINE void table_kernel_mm(const svx_wmat *w, const float *x, int n_pos, float *y, float *tab,
+                                const int bits, const int deep)
+{
+    const size_t xs = (size_t)w->cols, ys = (size_t)w->rows;
+    int p = 0;
+    for (; p + SVX_MM_POS_DS <= n_pos; p += SVX_MM_POS_DS)
+        table_kernel_pos(w, x + (size_t)p * xs, y + (size_t)p * ys, tab, SVX_MM_POS_DS, bits, deep);
+    if (SVX_MM_POS_DS > 2 && p + 2 <= n_pos) {
+        table_kernel_pos(w, x + (size_t)p * xs, y + (size_t)p * ys, tab, 2, bits, deep);
+        p += 2;
+    }
+    if (p < n_pos)
+        table_kernel_pos(w, x + (size_t)p * xs, y + (size_t)p * ys, tab, 1, bits, deep);
+}
+
+void svx_mm_shift_table_simd(const svx_wmat *w, const float *x, int n_pos, float *y, float *scratch)
+{
+    switch (w->bits * 2 + (w->enc == SVX_ENC_DEEPSHIFT)) {
+    case 4: table_kernel_mm(w, x, n_pos, y, scratch, 2, 0); break;
+    case 5: table_kernel_mm(w, x, n_pos, y, scratch, 2, 1); break;
+    case 6: table_kernel_mm(w, x, n_pos, y, scratch, 3, 0); break;
+    case 7: table_kernel_mm(w, x, n_pos, y, scratch, 3, 1); break;
+    case 8: table_kernel_mm(w, x, n_pos, y, scratch, 4, 0); break;
+    default: table_kernel_mm(w, x, n_pos, y, scratch, 4, 1); break;
+    }
 }
 
 void svx_mv_shift_table_simd(const svx_wmat *w, const float *x, float *y, float *scratch)
@@ -470,6 +794,14 @@ void svx_mv_shift_table_simd(const svx_wmat *w, const float *x, float *y, float 
 void svx_mv_shift_exp_simd(const svx_wmat *w, const float *x, float *y, float *scratch)
 {
     (void)w; (void)x; (void)y; (void)scratch;
+}
+void svx_mm_f32_simd(const svx_wmat *w, const float *x, int n_pos, float *y)
+{
+    (void)w; (void)x; (void)n_pos; (void)y;
+}
+void svx_mm_shift_table_simd(const svx_wmat *w, const float *x, int n_pos, float *y, float *scratch)
+{
+    (void)w; (void)x; (void)n_pos; (void)y; (void)scratch;
 }
 
 #else

@@ -162,10 +162,15 @@ SVX_INLINE __m512i lw_index16(__m512i v, __m512i h, int bits, int c)
         __asm__("" : "+v"(a)); /* keeps GCC from hoisting all lookups and spilling them */        \
     } while (0)
 
-/* NB (1, 2 or 4) consecutive 16-row blocks; explicit variables, not arrays. */
+/* NB (1, 2 or 4) consecutive 16-row blocks; explicit variables, not arrays.
+ * DIRECT (matrices of <= 32 rows, finite inputs; kernels_avx2.c explains it):
+ * tab is x, and each table is x[j] times cv, the 8 code values +-2^p in both
+ * halves (the exact IEEE product), made in a register instead of memory. */
 SVX_INLINE void lw_blocks16(const svx_wmat *w, const float *tab, float *y, int k, const int NB,
-                            const int bits)
+                            const int bits, const int DIRECT, const __m512 cv)
 {
+    const size_t ELEM = DIRECT ? 1u : 8u;
+#define TV16(tp) (DIRECT ? _mm512_mul_ps(_mm512_set1_ps(*(tp)), cv) : bcast8(tp))
     const int cols = w->cols, n = svx_lw_per_word(bits), half = 16 / bits;
     const int nw = svx_lw_n_words(bits, cols), full = cols / n;
     const size_t stride = (size_t)nw * 16u;
@@ -174,7 +179,7 @@ SVX_INLINE void lw_blocks16(const svx_wmat *w, const float *tab, float *y, int k
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     __m512i v0, v1 = _mm512_setzero_si512(), v2 = v1, v3 = v1, h0 = v1, h1 = v1, h2 = v1, h3 = v1;
     for (int g = 0; g < full; g++) {
-        const float *t = tab + (size_t)g * (size_t)n * 8u;
+        const float *t = tab + (size_t)g * (size_t)n * ELEM;
         const size_t o = (size_t)g * 16u;
         v0 = _mm512_load_si512((const void *)(p0 + o));
         if (NB > 1)
@@ -185,7 +190,7 @@ SVX_INLINE void lw_blocks16(const svx_wmat *w, const float *tab, float *y, int k
         }
 #pragma GCC unroll 16
         for (int c = 0; c < n; c++) {
-            __m512 tv = bcast8(t + 8 * c);
+            __m512 tv = TV16(t + ELEM * (size_t)c);
             LW16_STEP(a0, v0, h0);
             if (NB > 1)
                 LW16_STEP(a1, v1, h1);
@@ -196,14 +201,14 @@ SVX_INLINE void lw_blocks16(const svx_wmat *w, const float *tab, float *y, int k
         }
     }
     if (full < nw) { /* last, partial word: shift counts from a register */
-        const float *t = tab + (size_t)full * (size_t)n * 8u;
+        const float *t = tab + (size_t)full * (size_t)n * ELEM;
         const size_t o = (size_t)full * 16u;
         v0 = _mm512_load_si512((const void *)(p0 + o));
         v1 = _mm512_load_si512((const void *)(p1 + o));
         v2 = _mm512_load_si512((const void *)(p2 + o));
         v3 = _mm512_load_si512((const void *)(p3 + o));
         for (int c = 0; c < cols - full * n; c++) {
-            __m512 tv = bcast8(t + 8 * c);
+            __m512 tv = TV16(t + ELEM * (size_t)c);
             __m128i cnt = _mm_cvtsi32_si128(svx_lw_bitpos(bits, c));
             a0 = _mm512_add_ps(a0, lookup16(tv, _mm512_srl_epi32(v0, cnt), bits));
             if (NB > 1)
@@ -214,6 +219,7 @@ SVX_INLINE void lw_blocks16(const svx_wmat *w, const float *tab, float *y, int k
             }
         }
     }
+#undef TV16
     store16(w->alpha, w->rows, k, a0, y);
     if (NB > 1)
         store16(w->alpha, w->rows, k + 1, a1, y);
@@ -235,16 +241,30 @@ SVX_INLINE void table_kernel16(const svx_wmat *w, const float *x, float *y, floa
         p[i] = (int32_t)((field << 23) + (sg << 31));
     }
     const __m256i pconst = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    const __m256i v8 = _mm256_add_epi32(_mm256_set1_epi32(127 << 23), pconst); /* +-2^p as floats */
+    const __m512 cv = _mm512_castsi512_ps(_mm512_broadcast_i64x4(v8));
+    if (nblk <= 2) { /* DIRECT: no tables in memory when the inputs are finite */
+        int finite = 1;
+        for (int j = 0; j < w->cols; j++)
+            finite &= (f2u(x[j]) & 0x7F800000u) != 0x7F800000u;
+        if (finite) {
+            if (nblk == 2)
+                lw_blocks16(w, x, y, 0, 2, bits, 1, cv);
+            else
+                lw_blocks16(w, x, y, 0, 1, bits, 1, cv);
+            return;
+        }
+    }
     build_tables8(w, pconst, x, tab);
     int k = 0;
     for (; k + 4 <= nblk; k += 4)
-        lw_blocks16(w, tab, y, k, 4, bits);
+        lw_blocks16(w, tab, y, k, 4, bits, 0, cv);
     if (k + 2 <= nblk) {
-        lw_blocks16(w, tab, y, k, 2, bits);
+        lw_blocks16(w, tab, y, k, 2, bits, 0, cv);
         k += 2;
     }
     if (k < nblk)
-        lw_blocks16(w, tab, y, k, 1, bits);
+        lw_blocks16(w, tab, y, k, 1, bits, 0, cv);
 }
 
 void svx_mv_shift_table_avx512(const svx_wmat *w, const float *x, float *y, float *scratch)

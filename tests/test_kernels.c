@@ -246,6 +246,105 @@ static void test_edge_values_in_vectors(void)
     }
 }
 
+/* svx_matmul (several input vectors per call, a convolution's positions):
+ * every kernel's output for each vector is bit-identical to svx_matvec with
+ * the same kernel, and for the power-of-two kernels to the scalar twin, on
+ * random odd shapes and position counts (partial position groups and block
+ * groups), with 0, -0, subnormals and values outside the exponent-add guard
+ * in the inputs; then inf and nan, one value per position. */
+static int check_matmul(svx_wmat *w, const float *x, int n_pos)
+{
+    const int rows = w->rows, cols = w->cols;
+    float *scratch = xmalloc32(svx_matmul_scratch_floats(w));
+    float *ym = malloc((size_t)n_pos * (size_t)rows * sizeof(float));
+    float *yv = malloc((size_t)n_pos * (size_t)rows * sizeof(float));
+    float *yt = malloc((size_t)n_pos * (size_t)rows * sizeof(float));
+    int n_run = 0;
+    CU_ASSERT_FATAL(svx_matmul_scratch_floats(w) >= svx_matvec_scratch_floats(w));
+    for (int k = 0; k < SVX_K_COUNT; k++) {
+        if (!svx_kernel_supported(w, (svx_kernel_id)k))
+            continue;
+        CU_ASSERT_EQUAL_FATAL(svx_wmat_prepare(w, (svx_kernel_id)k), SVX_OK);
+        memset(ym, 0xA5, (size_t)n_pos * (size_t)rows * sizeof(float));
+        svx_matmul(w, (svx_kernel_id)k, x, n_pos, ym, scratch);
+        for (int p = 0; p < n_pos; p++)
+            svx_matvec(w, (svx_kernel_id)k, x + (size_t)p * (size_t)cols, yv + (size_t)p * (size_t)rows,
+                       scratch);
+        int same = memcmp(ym, yv, (size_t)n_pos * (size_t)rows * sizeof(float)) == 0;
+        if (!same) {
+            printf("\n  svx_matmul %s %dx%d x%d enc %d/%d:", svx_kernel_name((svx_kernel_id)k), rows,
+                   cols, n_pos, w->enc, w->bits);
+            tu_first_mismatch("matmul vs matvec", ym, yv, (size_t)n_pos * (size_t)rows, 0.0);
+        }
+        CU_ASSERT_TRUE(same);
+        n_run++;
+    }
+    /* the table kernels' twin: the scalar per-weight kernel */
+    svx_kernel_id tw = w->enc == SVX_ENC_DENSESHIFT ? SVX_K_DS_SCALAR : SVX_K_DPS_SCALAR;
+    svx_kernel_id tk = w->enc == SVX_ENC_DENSESHIFT ? SVX_K_DS_TABLE_SIMD : SVX_K_DPS_TABLE_SIMD;
+    if ((w->enc == SVX_ENC_DENSESHIFT || w->enc == SVX_ENC_DEEPSHIFT) && svx_kernel_supported(w, tk)) {
+        svx_matmul(w, tk, x, n_pos, ym, scratch);
+        for (int p = 0; p < n_pos; p++)
+            svx_matvec(w, tw, x + (size_t)p * (size_t)cols, yt + (size_t)p * (size_t)rows, scratch);
+        int same = memcmp(ym, yt, (size_t)n_pos * (size_t)rows * sizeof(float)) == 0;
+        if (!same)
+            tu_first_mismatch("matmul table vs scalar twin", ym, yt, (size_t)n_pos * (size_t)rows, 0.0);
+        CU_ASSERT_TRUE(same);
+        if (w->enc == SVX_ENC_DENSESHIFT && svx_kernel_supported(w, SVX_K_DS_TABLE_AVX512)) {
+            svx_matmul(w, SVX_K_DS_TABLE_AVX512, x, n_pos, ym, scratch);
+            same = memcmp(ym, yt, (size_t)n_pos * (size_t)rows * sizeof(float)) == 0;
+            if (!same)
+                tu_first_mismatch("matmul table avx512 vs scalar twin", ym, yt,
+                                  (size_t)n_pos * (size_t)rows, 0.0);
+            CU_ASSERT_TRUE(same);
+        }
+    }
+    free(ym);
+    free(yv);
+    free(yt);
+    free(scratch);
+    return n_run;
+}
+
+static void test_matmul_positions(void)
+{
+    static const int rows_list[] = {1, 7, 9, 16, 17, 24, 31, 32, 33, 61};
+    static const int cols_list[] = {1, 3, 15, 17, 40, 144, 161};
+    static const int pos_list[] = {1, 2, 3, 4, 5, 7, 10};
+    int total = 0;
+    for (size_t e = 0; e < sizeof k_encs / sizeof k_encs[0]; e++)
+        for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++)
+            for (size_t ci = 0; ci < sizeof cols_list / sizeof cols_list[0]; ci++) {
+                const int rows = rows_list[ri], cols = cols_list[ci];
+                const int n_pos = pos_list[(ri + ci + e) % (sizeof pos_list / sizeof pos_list[0])];
+                const float specials[] = {0.0f, -0.0f, 1.4e-45f, -1.1754942e-38f,
+                                          ldexpf(1.0f, k_encs[e].bits == 4 ? 119 : 121)};
+                svx_wmat w;
+                CU_ASSERT_EQUAL_FATAL(random_wmat(&w, k_encs[e].enc, k_encs[e].bits, rows, cols), SVX_OK);
+                float *x = malloc((size_t)n_pos * (size_t)cols * sizeof(float));
+                for (int j = 0; j < n_pos * cols; j++) {
+                    double u = tu_rand_uniform();
+                    x[j] = u < 0.3 ? 0.0f : u < 0.36 ? specials[tu_rand_u64() % 5u]
+                                                     : (float)(tu_rand_normal() * 3.0);
+                }
+                total += check_matmul(&w, x, n_pos);
+                free(x);
+                svx_wmat_free(&w);
+            }
+    CU_ASSERT(total >= 8 * 70);
+    /* one column, one special value per position (inf and nan included) */
+    const float vals[] = {0.0f, -0.0f, 1.4e-45f, -1.4e-45f, 1.1754942e-38f, FLT_MIN, -3.5f,
+                          ldexpf(1.0f, 120), ldexpf(1.0f, 121), ldexpf(-1.75f, 122), FLT_MAX, -FLT_MAX,
+                          INFINITY, -INFINITY, NAN};
+    for (size_t e = 2; e < sizeof k_encs / sizeof k_encs[0]; e++)
+        for (int rows = 16; rows <= 33; rows += 17) {
+            svx_wmat w;
+            CU_ASSERT_EQUAL_FATAL(random_wmat(&w, k_encs[e].enc, k_encs[e].bits, rows, 1), SVX_OK);
+            check_matmul(&w, vals, (int)(sizeof vals / sizeof vals[0]));
+            svx_wmat_free(&w);
+        }
+}
+
 static void test_weight_bytes(void)
 {
     svx_wmat w;
@@ -272,6 +371,8 @@ void test_register_kernels(void)
         {"random shapes vs double reference, SIMD twins bit-exact", test_random_shapes},
         {"exponent-add guard: 0, -0, subnormal, huge, inf, nan", test_exponent_edge_cases},
         {"edge values inside vectors", test_edge_values_in_vectors},
+        {"several positions per call (svx_matmul) bit-identical to svx_matvec and twins",
+         test_matmul_positions},
         {"weight bytes read", test_weight_bytes},
     };
     tu_add_suite("kernels", tests, sizeof tests / sizeof tests[0]);
