@@ -712,8 +712,14 @@ static void test_stream_pauses_pieces(void)
         for (int e = 0; e < n_one[p]; e++, k++) {
             expect++;
             if (k >= n_all || strcmp(lng[k].kw, one[p][e].kw) || lng[k].beg != one[p][e].beg + off ||
-                lng[k].end != one[p][e].end + off || lng[k].score != one[p][e].score)
+                lng[k].end != one[p][e].end + off || lng[k].score != one[p][e].score) {
+                if (same && k < n_all)
+                    printf("(first difference: event %d: %s %ld-%ld %.9g in the long stream, %s "
+                           "%ld-%ld %.9g in piece %d) ", k, lng[k].kw, lng[k].beg, lng[k].end,
+                           (double)lng[k].score, one[p][e].kw, one[p][e].beg + off,
+                           one[p][e].end + off, (double)one[p][e].score, j);
                 same = 0;
+            }
         }
         off += (long)(len[p] / step);
         if (txt_one[p][0])

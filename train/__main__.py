@@ -25,7 +25,7 @@ RECIPE = {
     # the longer schedule could not run to its end.
     "float": ["--quant", "float", "--hidden", "128", "--epochs", "10", "--stop-after", "5",
               "--lr", "2e-3"],
-    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "2", "--lr", "1e-3",
+    "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "1", "--lr", "1e-3",
                     "--warmup", "100"],
 }
 # The comparison table: every quantiser fine-tuned from the same float
