@@ -18,6 +18,44 @@
 #define SVX_INLINE static inline __attribute__((always_inline))
 /* accumulator of position p, block b in the multi-position kernels */
 #define MP_ACC(p, b) a##p##b
+/* Stores the NP x NB accumulators of a multi-position pass (position p's
+ * outputs at y + p * rows), scaled by alpha per row (NULL: unscaled). Uses
+ * the pass's rows, k, y, NB and NP. */
+#define MP_STORE_POS(alpha, p)                                                                    \
+    do {                                                                                          \
+        float *yp_ = y + (size_t)(p) * (size_t)rows;                                              \
+        store_rows(alpha, rows, k, MP_ACC(p, 0), yp_);                                            \
+        if (NB > 1) store_rows(alpha, rows, k + 1, MP_ACC(p, 1), yp_);                            \
+        if (NB > 2) store_rows(alpha, rows, k + 2, MP_ACC(p, 2), yp_);                            \
+        if (NB > 3) store_rows(alpha, rows, k + 3, MP_ACC(p, 3), yp_);                            \
+    } while (0)
+#define MP_STORE_ALL(alpha)                                                                       \
+    do {                                                                                          \
+        MP_STORE_POS(alpha, 0);                                                                   \
+        if (NP > 1) MP_STORE_POS(alpha, 1);                                                       \
+        if (NP > 2) MP_STORE_POS(alpha, 2);                                                       \
+        if (NP > 3) MP_STORE_POS(alpha, 3);                                                       \
+    } while (0)
+/* The passes over nblk row blocks of a multi-position kernel: PASS(k, NB,
+ * NP) for blocks k..k+NB-1, at most 8 accumulators (NP * NB): four-block
+ * passes, then two, then one; with four positions, two-block passes. */
+#define MP_PASSES(nblk, NP, PASS)                                                                 \
+    do {                                                                                          \
+        int k_ = 0;                                                                               \
+        if ((NP) == 4) {                                                                          \
+            for (; k_ + 2 <= (nblk); k_ += 2)                                                     \
+                PASS(k_, 2, 4);                                                                   \
+        } else {                                                                                  \
+            for (; k_ + 4 <= (nblk); k_ += 4)                                                     \
+                PASS(k_, 4, NP);                                                                  \
+            if (k_ + 2 <= (nblk)) {                                                               \
+                PASS(k_, 2, NP);                                                                  \
+                k_ += 2;                                                                          \
+            }                                                                                     \
+        }                                                                                         \
+        if (k_ < (nblk))                                                                          \
+            PASS(k_, 1, NP);                                                                      \
+    } while (0)
 #ifndef SVX_MM_POS_F32
 #define SVX_MM_POS_F32 4 /* positions per pass (2 or 4), float32 */
 #endif
@@ -145,43 +183,14 @@ SVX_INLINE void f32_pos_blocks(const svx_wmat *w, const float *x, float *y, int 
             MPF_POS(3, x3);
     }
 #undef MPF_POS
-#define MPF_STORE(p)                                                                              \
-    do {                                                                                          \
-        float *yp = y + (size_t)(p) * (size_t)rows;                                               \
-        store_rows(NULL, rows, k, MP_ACC(p, 0), yp);                                              \
-        if (NB > 1) store_rows(NULL, rows, k + 1, MP_ACC(p, 1), yp);                              \
-        if (NB > 2) store_rows(NULL, rows, k + 2, MP_ACC(p, 2), yp);                     \
-        if (NB > 3) store_rows(NULL, rows, k + 3, MP_ACC(p, 3), yp);                     \
-    } while (0)
-    MPF_STORE(0);
-    if (NP > 1)
-        MPF_STORE(1);
-    if (NP > 2)
-        MPF_STORE(2);
-    if (NP > 3)
-        MPF_STORE(3);
-#undef MPF_STORE
+    MP_STORE_ALL(NULL);
 }
 
 SVX_INLINE void f32_pos(const svx_wmat *w, const float *x, float *y, const int NP)
 {
-    const int nblk = (w->rows + 7) / 8;
-    int k = 0;
-    if (NP == 4) {
-        for (; k + 2 <= nblk; k += 2)
-            f32_pos_blocks(w, x, y, k, 2, 4);
-        if (k < nblk)
-            f32_pos_blocks(w, x, y, k, 1, 4);
-        return;
-    }
-    for (; k + 4 <= nblk; k += 4)
-        f32_pos_blocks(w, x, y, k, 4, NP);
-    if (k + 2 <= nblk) {
-        f32_pos_blocks(w, x, y, k, 2, NP);
-        k += 2;
-    }
-    if (k < nblk)
-        f32_pos_blocks(w, x, y, k, 1, NP);
+#define F32_PASS(k, nb, np) f32_pos_blocks(w, x, y, k, nb, np)
+    MP_PASSES((w->rows + 7) / 8, NP, F32_PASS);
+#undef F32_PASS
 }
 
 void svx_mm_f32_simd(const svx_wmat *w, const float *x, int n_pos, float *y)
@@ -531,21 +540,7 @@ SVX_INLINE void lw_pos_blocks(const svx_wmat *w, const float *src, size_t sstrid
 #undef MP_POS
 #undef MP_IDX_LW
 #undef MP_IDX_SRL
-#define MP_STORE(p)                                                                               \
-    do {                                                                                          \
-        store_rows(w->alpha, rows, k, MP_ACC(p, 0), y + (size_t)(p) * (size_t)rows);              \
-        if (NB > 1) store_rows(w->alpha, rows, k + 1, MP_ACC(p, 1), y + (size_t)(p) * (size_t)rows); \
-        if (NB > 2) store_rows(w->alpha, rows, k + 2, MP_ACC(p, 2), y + (size_t)(p) * (size_t)rows); \
-        if (NB > 3) store_rows(w->alpha, rows, k + 3, MP_ACC(p, 3), y + (size_t)(p) * (size_t)rows); \
-    } while (0)
-    MP_STORE(0);
-    if (NP > 1)
-        MP_STORE(1);
-    if (NP > 2)
-        MP_STORE(2);
-    if (NP > 3)
-        MP_STORE(3);
-#undef MP_STORE
+    MP_STORE_ALL(w->alpha);
 }
 
 /* The code values +-2^p (DeepShift's zero code: 0) per table index, as
@@ -587,42 +582,17 @@ SVX_INLINE void table_kernel_pos(const svx_wmat *w, const float *x, float *y, fl
     /* enc and bits are constants here, so the table constants fold */
     table_consts c = make_consts(deep ? SVX_ENC_DEEPSHIFT : SVX_ENC_DENSESHIFT, bits);
     const __m256 cv = code_values(&c);
+#define DIRECT_PASS(k, nb, np) lw_pos_blocks(w, x, xstride, y, k, nb, np, bits, 1, cv)
+#define TABLE_PASS(k, nb, np) lw_pos_blocks(w, tab, tstride, y, k, nb, np, bits, 0, cv)
     if (nblk <= 4 && all_finite(x, NP * w->cols)) {
-        if (NP == 4) { /* 4 x 2 accumulators: passes of two blocks */
-            for (int k = 0; k < nblk; k += 2)
-                if (k + 2 <= nblk)
-                    lw_pos_blocks(w, x, xstride, y, k, 2, 4, bits, 1, cv);
-                else
-                    lw_pos_blocks(w, x, xstride, y, k, 1, 4, bits, 1, cv);
-        } else if (nblk == 4)
-            lw_pos_blocks(w, x, xstride, y, 0, 4, NP, bits, 1, cv);
-        else if (nblk == 3) {
-            lw_pos_blocks(w, x, xstride, y, 0, 2, NP, bits, 1, cv);
-            lw_pos_blocks(w, x, xstride, y, 2, 1, NP, bits, 1, cv);
-        } else if (nblk == 2)
-            lw_pos_blocks(w, x, xstride, y, 0, 2, NP, bits, 1, cv);
-        else
-            lw_pos_blocks(w, x, xstride, y, 0, 1, NP, bits, 1, cv);
-        return;
+        MP_PASSES(nblk, NP, DIRECT_PASS);
+    } else {
+        for (int p = 0; p < NP; p++)
+            build_tables(w, &c, x + (size_t)p * xstride, tab + (size_t)p * tstride);
+        MP_PASSES(nblk, NP, TABLE_PASS);
     }
-    for (int p = 0; p < NP; p++)
-        build_tables(w, &c, x + (size_t)p * xstride, tab + (size_t)p * tstride);
-    int k = 0;
-    if (NP == 4) {
-        for (; k + 2 <= nblk; k += 2)
-            lw_pos_blocks(w, tab, tstride, y, k, 2, 4, bits, 0, cv);
-        if (k < nblk)
-            lw_pos_blocks(w, tab, tstride, y, k, 1, 4, bits, 0, cv);
-        return;
-    }
-    for (; k + 4 <= nblk; k += 4)
-        lw_pos_blocks(w, tab, tstride, y, k, 4, NP, bits, 0, cv);
-    if (k + 2 <= nblk) {
-        lw_pos_blocks(w, tab, tstride, y, k, 2, NP, bits, 0, cv);
-        k += 2;
-    }
-    if (k < nblk)
-        lw_pos_blocks(w, tab, tstride, y, k, 1, NP, bits, 0, cv);
+#undef DIRECT_PASS
+#undef TABLE_PASS
 }
 
 /* One input vector: matrices of <= 32 rows take the DIRECT pass, larger
