@@ -11,10 +11,12 @@
  *   P(l | x) = alpha_{T-1}(S-1) + alpha_{T-1}(S-2).
  * Everything is done in double precision in the log domain, so very long clips
  * or very confident posteriors cannot underflow. */
+#include "decoder.h"
 #include "svx_internal.h"
 #include "../model/model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +208,29 @@ static int json_number(const char *obj, const char *end, const char *key, double
     return 0;
 }
 
+int svx_meta_number(const svx_model *m, const char *object, const char *key, double *out)
+{
+    const char *meta = m ? m->meta : NULL;
+    if (!meta || !object || !key || !out)
+        return 0;
+    char quoted[64];
+    if (snprintf(quoted, sizeof quoted, "\"%s\"", object) >= (int)sizeof quoted)
+        return 0;
+    const char *at = strstr(meta, quoted);
+    if (!at)
+        return 0;
+    at += strlen(quoted);
+    while (*at == ' ' || *at == '\t' || *at == '\n' || *at == '\r')
+        at++;
+    if (*at != ':')
+        return 0;
+    at++;
+    while (*at == ' ' || *at == '\t' || *at == '\n' || *at == '\r')
+        at++;
+    const char *close = *at == '{' ? strchr(at, '}') : NULL;
+    return close ? json_number(at, close, key, out) : 0;
+}
+
 int svx_classify_bias(const svx_model *m, const char *const *candidates, int n_candidates,
                       double *bias_out)
 {
@@ -213,15 +238,11 @@ int svx_classify_bias(const svx_model *m, const char *const *candidates, int n_c
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_classify_bias: bad arguments");
     for (int k = 0; k < n_candidates; k++)
         bias_out[k] = 0.0;
-    /* The metadata is the trainer's json.dumps text: find the "eval_bias"
-     * object and read its two numbers; anything else means no bias. */
-    const char *meta = m->meta, *key = meta ? strstr(meta, "\"eval_bias\"") : NULL;
-    const char *open = key ? strchr(key, '{') : NULL, *close = open ? strchr(open, '}') : NULL;
+    /* The metadata is the trainer's json.dumps text: read the "eval_bias"
+     * object's two numbers; anything else means no bias. */
     double char_bonus = 0.0, silence = 0.0;
-    if (!close)
-        return 0;
-    int have = json_number(open, close, "char_bonus", &char_bonus);
-    have += json_number(open, close, "silence", &silence);
+    int have = svx_meta_number(m, "eval_bias", "char_bonus", &char_bonus) == 1;
+    have += svx_meta_number(m, "eval_bias", "silence", &silence) == 1;
     if (!have)
         return 0;
     for (int k = 0; k < n_candidates; k++) {

@@ -44,6 +44,12 @@ int svx_symtab_from_model(svx_symtab *t, const svx_model *m);
 int svx_symtab_spell(const svx_symtab *t, const char *text, int *ids, int max_ids,
                      const char *what);
 
+/* A number from the model's metadata (the trainer's json.dumps text): the
+ * value of key inside the flat object named object ("eval_bias": {...}).
+ * Returns 1 and sets *out, or 0 when the metadata has no such finite number
+ * (out untouched). */
+int svx_meta_number(const svx_model *m, const char *object, const char *key, double *out);
+
 /* Seconds per output frame of a model. */
 double svx_decoder_frame_seconds(const svx_model *m);
 

@@ -13,7 +13,8 @@
 #define STREAM_MAX_WORDS 4096
 #define STREAM_MAX_EVENTS 64
 #define STREAM_MAX_BEAM 4096
-#define SILENT_BLANK_LOGP (-0.01005f)  /* ln 0.99 */
+#define PAUSE_ENTER_BLANK 0.99     /* defaults for models whose metadata has no "pause" */
+#define PAUSE_EXIT_BLANK 0.9
 
 struct svx_stream {
     const svx_model *m;
@@ -38,9 +39,10 @@ struct svx_stream {
     float *hist;                  /* ring of the last n_hist input feature frames */
     int n_hist;                   /* frames replayed when a pause ends: k * time_stride + 1 */
     uint64_t n_in;                /* input feature frames since the start */
+    float enter_logp, exit_logp;  /* ln of the pause's blank thresholds (see in_pause) */
+    uint64_t n_pauses;            /* pauses entered since the start (the start not counted) */
 };
 
-#define PAUSE_EXIT_BLANK_LOGP (-0.10536f)  /* ln 0.9 */
 #define PAUSE_REPLAY_S 0.4        /* input replayed into a fresh state when a pause ends */
 
 void svx_stream_config_default(svx_stream_config *cfg)
@@ -90,6 +92,16 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     if (!(cfg->silence_reset_s >= 0.0 && cfg->silence_reset_s < 1e6))
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: silence_reset_s %g, expected >= 0",
                         cfg->silence_reset_s);
+    /* The pause thresholds are the model's: how sure of blank it is in
+     * silence depends on its training, so the trainer measures it and writes
+     * "pause": {"enter_blank": e, "exit_blank": x} into the metadata. */
+    double enter = PAUSE_ENTER_BLANK, exit_ = PAUSE_EXIT_BLANK;
+    const int has_enter = svx_meta_number(m, "pause", "enter_blank", &enter);
+    const int has_exit = svx_meta_number(m, "pause", "exit_blank", &exit_);
+    if (has_enter != has_exit || !(exit_ > 0.0 && exit_ < enter && enter < 1.0))
+        return svx_fail(SVX_ERR_FORMAT, "svx_stream_create: the model's metadata \"pause\" "
+                        "gives enter_blank %g and exit_blank %g; both are needed, with "
+                        "0 < exit_blank < enter_blank < 1", enter, exit_);
     const svx_frontend_params *fp = svx_model_frontend(m);
     if (!fp || svx_model_n_inputs(m) != fp->n_mels)
         return svx_fail(SVX_ERR_SHAPE, "svx_stream_create: model takes %d inputs per frame but "
@@ -110,6 +122,8 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     if (cfg->silence_reset_s > 0 && s->silence_reset_frames < 1)
         s->silence_reset_frames = 1;
     s->silent_run = s->silence_reset_frames;       /* the start counts as a pause */
+    s->enter_logp = (float)log(enter);
+    s->exit_logp = (float)log(exit_);
     s->warmup_frames = svx_model_warmup_outputs(m);
     {
         const int S = svx_model_time_stride(m) > 0 ? svx_model_time_stride(m) : 1;
@@ -190,6 +204,7 @@ void svx_stream_reset(svx_stream *s)
     s->silent_run = s->silence_reset_frames;   /* the start counts as a pause */
     s->n_out = 0;
     s->n_in = 0;
+    s->n_pauses = 0;
 }
 
 static void decode_frame(svx_stream *s, const float *lp)
@@ -202,12 +217,13 @@ static void decode_frame(svx_stream *s, const float *lp)
         svx_kws_push(s->kws, lp);
 }
 
-/* Pauses. An output frame is silent when its blank probability is >= 0.99;
+/* Pauses. An output frame is silent when its blank probability is >= the
+ * model's enter_blank (metadata "pause"; 0.99 when absent);
  * after silence_reset_frames silent frames in a row the stream is in a pause.
  * At every frame of a pause, after that frame is decoded, the model's
  * recurrent state is zeroed and the keyword search restarts
  * (svx_kws_restart). The pause ends at a frame whose blank probability is
- * < 0.9; there the model state is rebuilt from a fresh state over the last
+ * < exit_blank (0.9 when absent); there the model state is rebuilt from a fresh state over the last
  * PAUSE_REPLAY_S of input (replay) and that frame's output recomputed. So
  * everything after a pause is a function of the audio since shortly before
  * it ended: it is what a fresh stream whose audio starts inside that pause
@@ -244,8 +260,10 @@ static void pause_step(svx_stream *s)
 {
     if (s->silence_reset_frames <= 0)
         return;
-    if (!in_pause(s))
-        s->silent_run = s->lp[0] >= SILENT_BLANK_LOGP ? s->silent_run + 1 : 0;
+    if (!in_pause(s)) {
+        s->silent_run = s->lp[0] >= s->enter_logp ? s->silent_run + 1 : 0;
+        s->n_pauses += in_pause(s);
+    }
     if (in_pause(s)) {
         svx_model_state_reset_recurrent(s->ms);
         if (s->kws)
@@ -279,11 +297,11 @@ int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
                 return r;
             if (r == 1) {
                 const uint64_t n = s->n_out++;
-                /* A pause ends at a frame whose blank probability is < 0.9
-                 * (hysteresis: outputs from a zeroed state are less sure of
-                 * blank than 0.99 and must not end the pause they are in);
+                /* A pause ends at a frame whose blank probability is below
+                 * exit_blank (hysteresis: outputs from a zeroed state are less
+                 * sure of blank than enter_blank and must not end the pause);
                  * outputs on the start's zero padding cannot end it. */
-                if (in_pause(s) && s->lp[0] < PAUSE_EXIT_BLANK_LOGP &&
+                if (in_pause(s) && s->lp[0] < s->exit_logp &&
                     n >= (uint64_t)s->warmup_frames) {
                     s->silent_run = 0;
                     if ((r = replay(s)) < 0)
@@ -392,6 +410,11 @@ double svx_stream_audio_seconds(const svx_stream *s)
         return 0.0;
     const svx_frontend_params *fp = svx_model_frontend(s->m);
     return (double)s->n_samples / fp->sample_rate_hz;
+}
+
+uint64_t svx_stream_pauses(const svx_stream *s)
+{
+    return s ? s->n_pauses : 0;
 }
 
 uint64_t svx_stream_dropped_events(const svx_stream *s)

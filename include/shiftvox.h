@@ -325,11 +325,13 @@ typedef struct {
     int n_keywords;
     double refractory_s;           /* KWS: minimum gap between events of one keyword, 1.0 */
     double silence_reset_s;        /* a pause: this long a run of output frames whose blank
-                                      probability is >= 0.99. In a pause the acoustic model's
-                                      recurrent state is held at zero and the keyword search
-                                      restarts (no partial keyword or refractory period
-                                      reaches across it); it ends at an output frame whose
-                                      blank probability is < 0.9, where the state is rebuilt
+                                      probability is >= the model's enter_blank (see
+                                      svx_stream_pauses; 0.99 by default). In a pause the
+                                      acoustic model's recurrent state is held at zero and the
+                                      keyword search restarts (no partial keyword or
+                                      refractory period reaches across it); it ends at an
+                                      output frame whose blank probability is < the model's
+                                      exit_blank (0.9 by default), where the state is rebuilt
                                       from zero over the last 0.4 s of input. What follows a
                                       pause is thus computed as in a fresh stream started
                                       inside it; the start of a stream counts as a pause.
@@ -423,6 +425,13 @@ int svx_stream_take_words(svx_stream *s, svx_word *out, int max_words);
  * words lost because nobody took them, since create/reset. */
 uint64_t svx_stream_dropped_events(const svx_stream *s);
 uint64_t svx_stream_dropped_words(const svx_stream *s);
+/* Pauses the stream has entered since create/reset, the start not counted:
+ * runs of silence_reset_s in which every decoder frame's blank probability
+ * was at least the model's pause threshold (metadata "pause": {"enter_blank":
+ * e, "exit_blank": x}, measured by the trainer; 0.99 and 0.9 when the model
+ * has none). In a pause the model's recurrent state and the keyword search
+ * start afresh; it ends at a frame whose blank probability is below x. */
+uint64_t svx_stream_pauses(const svx_stream *s);
 /* Seconds per decoder frame (hop * time stride / sample rate). */
 double svx_stream_frame_seconds(const svx_stream *s);
 /* The default lexicon: the 35 Speech Commands words. *n_words receives 35. */

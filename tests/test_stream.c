@@ -13,6 +13,7 @@
 
 #include "../decoder/decoder.h"
 #include "../model/model.h"
+#include "test_model_fixture.h"
 #include "shiftvox.h"
 #include "testutil.h"
 
@@ -739,6 +740,106 @@ static void test_stream_pauses_pieces(void)
     svx_model_destroy(m);
 }
 
+/* ---- pause thresholds come from the model's metadata */
+
+/* A linear model: blank logit 0; apostrophe logit ln(0.02 / 0.98), so the
+ * blank probability in digital silence is 0.98 (between the default 0.99 and
+ * the 0.97 given below); 'a' fires on a loud tone in mel band 12; every other
+ * symbol never. */
+static svx_model *pause_model(const char *meta)
+{
+    svx_frontend_params fe;
+    svx_frontend_params_default(&fe);
+    enum { V = 29 };
+    float *w = calloc((size_t)V * (size_t)fe.n_mels, sizeof *w), bias[V];
+    if (!w)
+        return NULL;
+    for (int k = 0; k < V; k++)
+        bias[k] = -40.0f;
+    bias[0] = 0.0f;
+    bias[2] = (float)log(0.02 / 0.98);
+    bias[3] = 0.0f;
+    w[(size_t)3 * (size_t)fe.n_mels + 12] = 3.0f;
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    svx_model *m = NULL;
+    if (fx_linear_model_bytes(&fe, w, bias, meta, &bytes, &n) == SVX_OK)
+        svx_model_load_memory(bytes, n, NULL, &m);
+    free(bytes);
+    free(w);
+    return m;
+}
+
+/* Pauses entered over: 1 s of zeros, then twice (0.3 s of a band-12 tone,
+ * 1.2 s of zeros); -1 if the stream cannot be created (rc in *rc). */
+static long pause_count(const char *meta, int *rc)
+{
+    svx_model *m = pause_model(meta);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const svx_frontend_params *fp = svx_model_frontend(m);
+    const double mel0 = 2595.0 * log10(1.0 + fp->fmin_hz / 700.0);
+    const double mel1 = 2595.0 * log10(1.0 + fp->fmax_hz / 700.0);
+    const double f = 700.0 * (pow(10.0, (mel0 + 13 * (mel1 - mel0) / (fp->n_mels + 1)) / 2595.0)
+                              - 1.0);
+    const size_t n = (size_t)(RATE * 4);
+    float *x = calloc(n, sizeof *x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    for (int k = 0; k < 2; k++) {
+        const size_t at = (size_t)(RATE * (1.0 + 1.5 * k));
+        for (size_t i = 0; i < (size_t)(RATE * 3 / 10); i++)
+            x[at + i] = (float)(0.3 * sin(2.0 * 3.14159265358979 * f * (double)i / RATE));
+    }
+    svx_stream_config cfg;
+    svx_stream_config_default(&cfg);
+    cfg.mode = SVX_DECODE_GREEDY;
+    svx_stream *st = NULL;
+    long count = -1;
+    *rc = svx_stream_create(m, &cfg, &st);
+    if (*rc == SVX_OK) {
+        CU_ASSERT_EQUAL(svx_stream_pauses(st), 0);
+        CU_ASSERT_EQUAL(svx_stream_push(st, x, n), SVX_OK);
+        CU_ASSERT_EQUAL(svx_stream_flush(st), SVX_OK);
+        count = (long)svx_stream_pauses(st);
+        char text[64];
+        svx_stream_get_text(st, text, sizeof text);
+        CU_ASSERT_STRING_EQUAL(text, "a a");  /* both tones were heard */
+        svx_stream_reset(st);
+        CU_ASSERT_EQUAL(svx_stream_pauses(st), 0);
+    }
+    svx_stream_destroy(st);
+    svx_model_destroy(m);
+    free(x);
+    return count;
+}
+
+static void test_stream_pause_thresholds(void)
+{
+    int rc;
+    /* blank 0.98 in silence: under the default 0.99, no pause after a tone */
+    CU_ASSERT_EQUAL(pause_count("{\"quant\": \"float\"}", &rc), 0);
+    CU_ASSERT_EQUAL(pause_count("{\"pause\": {\"enter_blank\": 0.985, \"exit_blank\": 0.9}}",
+                                &rc), 0);
+    /* the model's own thresholds: one pause after each tone */
+    CU_ASSERT_EQUAL(pause_count("{\"pause\": {\"enter_blank\": 0.97, \"exit_blank\": 0.7}}",
+                                &rc), 2);
+    CU_ASSERT_EQUAL(pause_count("{\"eval_bias\": {\"silence\": 1}, \"pause\": {\"exit_blank\": "
+                                "0.5, \"enter_blank\": 0.975}}", &rc), 2);
+    /* malformed: refused by svx_stream_create, naming the key */
+    static const char *const bad[] = {
+        "{\"pause\": {\"enter_blank\": 0.97}}",
+        "{\"pause\": {\"exit_blank\": 0.7}}",
+        "{\"pause\": {\"enter_blank\": 0.7, \"exit_blank\": 0.97}}",
+        "{\"pause\": {\"enter_blank\": 1.0, \"exit_blank\": 0.9}}",
+        "{\"pause\": {\"enter_blank\": 0.9, \"exit_blank\": 0.0}}",
+        "{\"pause\": {\"enter_blank\": 0.9, \"exit_blank\": 0.9}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(pause_count(bad[i], &rc), -1);
+        CU_ASSERT_EQUAL(rc, SVX_ERR_FORMAT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "\"pause\""));
+    }
+}
+
 static void free_model(void)
 {
     svx_model_destroy(g_model);
@@ -760,6 +861,7 @@ void test_register_stream(void)
         {"bad configs, keywords, audio", test_stream_errors},
         {"bundled model on samples/", test_stream_bundled_model_samples},
         {"pauses: one long stream == its pieces, bit for bit", test_stream_pauses_pieces},
+        {"pause thresholds from the model's metadata", test_stream_pause_thresholds},
         {"cleanup", test_stream_cleanup},
     };
     tu_add_suite("stream", tests, sizeof tests / sizeof tests[0]);

@@ -135,3 +135,36 @@ def greedy_error_rates(model, items):
         we += _edit(ref.split(), hyp.split())
         wn += len(ref.split())
     return {"cer": ce / max(1, cn), "wer": we / max(1, wn), "n": len(items)}
+
+
+# The stream's pause thresholds (decoder/stream.c): a frame is silent when its
+# blank probability is >= enter_blank, and 0.5 s of silent frames is a pause
+# (the model's recurrent state restarts); a pause ends below exit_blank. How
+# sure of blank a model is in silence depends on its training (the third
+# default model had 0.99 of blank in 98 % of its noise frames, a model with one
+# more QAT epoch only 0.984), so the trainer measures it: the non-blank mass of
+# the silence frames (training _silence_ items and digital zero) at its 98th
+# percentile, doubled for margin, is 1 - enter_blank, at least 0.01 (the fixed
+# threshold before) and at most 0.1; the exit's non-blank mass is ten times
+# that (0.99 / 0.9 for the smallest, as before), at most 0.5.
+PAUSE_PERCENTILE = 98.0
+PAUSE_MARGIN = 2.0
+PAUSE_ENTER_RANGE = (0.01, 0.1)
+PAUSE_EXIT_RATIO = 10.0
+
+
+@torch.no_grad()
+def pause_thresholds(model, silence_feats, skip_frames=4):
+    """{"enter_blank", "exit_blank", "silence_nonblank_p98", "n_frames"} from
+    silence feature arrays [T, n_mels] (the first skip_frames outputs of each,
+    computed on the convolution's zero padding, are left out)."""
+    items = [{"feats": np.asarray(f, np.float32), "text": ""} for f in silence_feats]
+    nb = [1.0 - np.exp(lp[skip_frames:, 0].double().numpy()) for lp in logprobs(model, items)]
+    nb = np.concatenate([v for v in nb if len(v)] or [np.zeros(0)])
+    if not len(nb):
+        raise ValueError("pause_thresholds: no silence frames")
+    p = float(np.percentile(nb, PAUSE_PERCENTILE))
+    enter_nb = min(max(PAUSE_MARGIN * p, PAUSE_ENTER_RANGE[0]), PAUSE_ENTER_RANGE[1])
+    exit_nb = min(PAUSE_EXIT_RATIO * enter_nb, 0.5)
+    return {"enter_blank": round(1.0 - enter_nb, 6), "exit_blank": round(1.0 - exit_nb, 6),
+            "silence_nonblank_p98": round(p, 6), "n_frames": int(len(nb))}

@@ -118,3 +118,42 @@ def test_bias_vector_is_a_length_prior_plus_silence_offset():
     s[0, CANDIDATES.index("on")] = -3.0
     s[0, CANDIDATES.index("down")] = -3.8
     assert classify12(s) == ["on"] and classify12(s, b) == ["down"]
+
+
+class _BlankModel(torch.nn.Module):
+    """Outputs, at every frame, blank probability 1 - (feature 0 of the
+    frame) and the rest on symbol 1: the non-blank mass is the input."""
+
+    def forward(self, x):
+        nb = x[:, :, :1].clamp(1e-9, 1 - 1e-9)
+        rest = torch.full_like(nb, 1e-12).expand(-1, -1, 27)
+        p = torch.cat([1 - nb, nb, rest], dim=2)
+        return torch.log(p / p.sum(dim=2, keepdim=True))
+
+    def out_lengths(self, n):
+        return torch.as_tensor(n)
+
+
+def test_pause_thresholds_follow_the_silence_percentile():
+    from train.evaluate import pause_thresholds
+    rng = np.random.default_rng(0)
+
+    def feats(nb):
+        f = np.zeros((len(nb), 40), np.float32)
+        f[:, 0] = nb
+        return f
+    # a confident model: non-blank mass <= 0.004 -> the floor, 0.99 / 0.9
+    t = pause_thresholds(_BlankModel(), [feats(rng.uniform(0, 0.004, 200)) for _ in range(5)])
+    assert t["enter_blank"] == pytest.approx(0.99) and t["exit_blank"] == pytest.approx(0.9)
+    # a less sure one: 98th percentile of U(0, 0.02) is 0.0196 -> 1 - 2 * 0.0196
+    t = pause_thresholds(_BlankModel(), [feats(rng.uniform(0, 0.02, 2000)) for _ in range(5)])
+    assert t["silence_nonblank_p98"] == pytest.approx(0.0196, abs=5e-4)
+    assert t["enter_blank"] == pytest.approx(1 - 2 * t["silence_nonblank_p98"], abs=1e-6)
+    assert t["exit_blank"] == pytest.approx(1 - 20 * t["silence_nonblank_p98"], abs=1e-4)
+    # the zero-padding frames at the start are left out; a model unsure in
+    # silence is capped at 0.9 / 0.5
+    f = feats(np.r_[np.ones(4) * 0.9, rng.uniform(0, 0.3, 500)])
+    t = pause_thresholds(_BlankModel(), [f])
+    assert t["n_frames"] == 500
+    assert (t["enter_blank"], t["exit_blank"]) == (pytest.approx(0.9), pytest.approx(0.5))
+    assert 0 < t["exit_blank"] < t["enter_blank"] < 1
