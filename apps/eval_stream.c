@@ -130,13 +130,17 @@ typedef struct {
     uint64_t rs;
 } noise_bed;
 
-/* Adds n samples of noise times gain to out. */
+/* Adds n samples of noise to out at power gain^2: every noise file is scaled
+ * to unit power first, so the SNR holds across file boundaries (the
+ * test-set layout's bed is its _silence_ folder: 1 s clips whose levels span
+ * -80 to -10 dBFS, and one gain for all of them put 70 dB of SNR spread
+ * into a single gap). Digital zero stays zero. */
 static void bed_add(noise_bed *b, float *out, size_t n, double gain)
 {
     if (b->set->n_noise == 0) {
-        /* No noise recordings: white noise at the same nominal level (1e-4 power). */
+        /* No noise recordings: white noise of unit power. */
         for (size_t i = 0; i < n; i++)
-            out[i] += (float)(gain * 0.01 * (2.0 * eval_rand_uniform(&b->rs) - 1.0) * 1.7320508);
+            out[i] += (float)(gain * (2.0 * eval_rand_uniform(&b->rs) - 1.0) * 1.7320508);
         return;
     }
     for (size_t i = 0; i < n;) {
@@ -149,20 +153,13 @@ static void bed_add(noise_bed *b, float *out, size_t n, double gain)
         size_t take = nz->n_samples - b->pos;
         if (take > n - i)
             take = n - i;
+        const double g = nz->power > 1e-12 ? gain / sqrt(nz->power) : 0.0;
         for (size_t k = 0; k < take; k++)
-            out[i + k] += (float)(gain * nz->pcm[b->pos + k]);
+            out[i + k] += (float)(g * nz->pcm[b->pos + k]);
         b->pos += take;
         i += take;
     }
 }
-
-static double bed_power(const noise_bed *b)
-{
-    if (b->set->n_noise == 0)
-        return 1e-4;
-    return b->set->noise[b->file].power > 0 ? b->set->noise[b->file].power : 1e-12;
-}
-
 
 #define N_THR 101 /* score thresholds 0.00, 0.01, ..., 1.00 */
 
@@ -237,6 +234,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     float *buf = NULL;
     size_t buf_cap = 0;
     int n_placed = 0, n_targets = 0;
+    double last_gain = 0.01;
     double t0 = eval_now_s();
     int ok = order && pl;
     for (int oi = 0; ok && oi < n_order; oi++) {
@@ -257,7 +255,8 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
         double gap = o->gap_min + (o->gap_max - o->gap_min) * eval_rand_uniform(&rs);
         size_t n_gap = (size_t)(gap * rate);
         /* Noise gain giving this SNR against the clip's speech power. */
-        double gain = p_speech > 0 ? sqrt(p_speech / (bed_power(&bed) * pow(10.0, snr / 10.0))) : 0;
+        double gain = p_speech > 0 ? sqrt(p_speech / pow(10.0, snr / 10.0)) : last_gain;
+        last_gain = gain;
         size_t total = n_gap + ns;
         if (total > buf_cap) {
             float *nb = realloc(buf, total * sizeof *nb);
@@ -300,7 +299,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
         if (nb) {
             buf = nb;
             memset(buf, 0, tail * sizeof *buf);
-            bed_add(&bed, buf, tail, 1.0);
+            bed_add(&bed, buf, tail, last_gain);
             ok = push_audio(&sr, buf, tail) == 0;
         }
         int fr = svx_stream_flush(sr.st);

@@ -656,6 +656,64 @@ static void test_eval_stream(void)
     CU_ASSERT_STRING_EQUAL(got, "10 6 0 1 1\n");
 }
 
+/* --stream's noise bed holds its SNR across noise files of very different
+ * levels (the test-set layout's bed is its _silence_ folder of 1 s clips,
+ * -80 to -10 dBFS): in the saved signal the noise before the first clip has
+ * the same power, within 6 dB, in every 0.25 s, where one gain for all files
+ * gave a 50 dB spread. */
+static void test_eval_stream_noise_levels(void)
+{
+    char root[512], cmd[4096], out[65536], wav[600];
+    tu_tmp_path(root, sizeof root, "sc_bed");
+    put_clip(root, "yes/s1_nohash_0.wav", "yes");
+    put_clip(root, "no/s1_nohash_0.wav", "no");
+    char sil[700];
+    snprintf(sil, sizeof sil, "%s/_silence_", root);
+    mkdirs(sil);
+    for (int k = 0; k < 6; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/n%d.wav", sil, k);
+        const double std = k % 2 ? 0.3 : 0.001;
+        float *x = malloc(RATE * sizeof *x);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+        for (int i = 0; i < RATE; i++)
+            x[i] = (float)(std * noise_normal());
+        CU_ASSERT_EQUAL(write_wav(path, x, RATE), 0);
+        free(x);
+    }
+    tu_tmp_path(wav, sizeof wav, "bed.wav");
+    snprintf(cmd, sizeof cmd, "%s eval -m %s --stream -q --keywords yes,no --gap 3,3 --snr 10,10 "
+             "--save-audio %s %s", tu_bin(), model_path(), wav, root);
+    int st = tu_run(cmd, out, sizeof out);
+    if (st != 0)
+        printf("\n%s\n", out);
+    CU_ASSERT_EQUAL_FATAL(st, 0);
+    svx_audio_reader *rd = NULL;
+    CU_ASSERT_EQUAL_FATAL(svx_audio_open_file(wav, RATE, &rd), SVX_OK);
+    enum { W = RATE / 4, NW = 12 };
+    float *x = calloc((size_t)W * NW, sizeof *x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    size_t n = 0;
+    long r;
+    while (n < (size_t)W * NW && (r = svx_audio_read(rd, x + n, (size_t)W * NW - n)) > 0)
+        n += (size_t)r;
+    svx_audio_close(rd);
+    CU_ASSERT_EQUAL_FATAL(n, (size_t)W * NW);
+    double lo = INFINITY, hi = 0;
+    for (int w = 0; w < NW; w++) {
+        double p = 0;
+        for (int i = 0; i < W; i++)
+            p += (double)x[w * W + i] * x[w * W + i];
+        p /= W;
+        lo = p < lo ? p : lo;
+        hi = p > hi ? p : hi;
+    }
+    printf("(noise power in 0.25 s windows: %.3g .. %.3g) ", lo, hi);
+    CU_ASSERT(lo > 0);
+    CU_ASSERT(hi < 4.0 * lo);
+    free(x);
+}
+
 void test_register_eval(void);
 void test_register_eval(void)
 {
@@ -668,6 +726,7 @@ void test_register_eval(void)
         {"bad folders and options", test_eval_bad_input},
         {"bundled model on espeak-ng words", test_eval_bundled_model},
         {"stream mode: placed keywords found, monotone sweep", test_eval_stream},
+        {"stream mode: the noise bed's SNR holds across noise files", test_eval_stream_noise_levels},
     };
     tu_add_suite("eval", tests, sizeof tests / sizeof tests[0]);
 }
