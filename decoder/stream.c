@@ -41,6 +41,9 @@ struct svx_stream {
     uint64_t n_in;                /* input feature frames since the start */
     float enter_logp, exit_logp;  /* ln of the pause's blank thresholds (see in_pause) */
     uint64_t n_pauses;            /* pauses entered since the start (the start not counted) */
+    float *rp;                    /* n_hist rows: the outputs of a replay */
+    float *pq;                    /* q_cap rows: a pause's outputs not decoded yet (a ring) */
+    int q_cap, q_head, q_n;
 };
 
 #define PAUSE_REPLAY_S 0.4        /* input replayed into a fresh state when a pause ends */
@@ -134,7 +137,13 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     s->frames = malloc((size_t)STREAM_CHUNK_FRAMES * (size_t)s->n_mels * sizeof *s->frames);
     s->lp = malloc((size_t)s->n_symbols * sizeof *s->lp);
     s->hist = malloc((size_t)s->n_hist * (size_t)s->n_mels * sizeof *s->hist);
-    if (!s->frames || !s->lp || !s->hist) {
+    {
+        const int S = svx_model_time_stride(m) > 0 ? svx_model_time_stride(m) : 1;
+        s->q_cap = (s->n_hist + S - 1) / S;        /* the outputs of one replay */
+    }
+    s->rp = malloc((size_t)s->n_hist * (size_t)s->n_symbols * sizeof *s->rp);
+    s->pq = malloc((size_t)s->q_cap * (size_t)s->n_symbols * sizeof *s->pq);
+    if (!s->frames || !s->lp || !s->hist || !s->rp || !s->pq) {
         rc = svx_fail(SVX_ERR_NO_MEMORY, "svx_stream_create: out of memory");
         goto fail;
     }
@@ -183,6 +192,8 @@ void svx_stream_destroy(svx_stream *s)
     free(s->frames);
     free(s->lp);
     free(s->hist);
+    free(s->rp);
+    free(s->pq);
     free(s->pend);
     free(s);
 }
@@ -205,6 +216,7 @@ void svx_stream_reset(svx_stream *s)
     s->n_out = 0;
     s->n_in = 0;
     s->n_pauses = 0;
+    s->q_head = s->q_n = 0;
 }
 
 static void decode_frame(svx_stream *s, const float *lp)
@@ -218,15 +230,20 @@ static void decode_frame(svx_stream *s, const float *lp)
 }
 
 /* Pauses. An output frame is silent when its blank probability is >= the
- * model's enter_blank (metadata "pause"; 0.99 when absent);
- * after silence_reset_frames silent frames in a row the stream is in a pause.
- * At every frame of a pause, after that frame is decoded, the model's
- * recurrent state is zeroed and the keyword search restarts
- * (svx_kws_restart). The pause ends at a frame whose blank probability is
- * < exit_blank (0.9 when absent); there the model state is rebuilt from a fresh state over the last
- * PAUSE_REPLAY_S of input (replay) and that frame's output recomputed. So
- * everything after a pause is a function of the audio since shortly before
- * it ended: it is what a fresh stream whose audio starts inside that pause
+ * model's enter_blank (metadata "pause"; 0.99 when absent); after
+ * silence_reset_frames silent frames in a row the stream is in a pause. At
+ * every frame of a pause the model's recurrent state is zeroed, and the
+ * frame's output waits in a queue (the outputs of one replay, PAUSE_REPLAY_S)
+ * instead of going to the decoder; a frame leaving a full queue is decoded and
+ * the keyword search restarts after it (svx_kws_restart). The pause ends at a
+ * frame whose blank probability is < exit_blank (0.9 when absent); there the
+ * model state is rebuilt from a fresh state over the last PAUSE_REPLAY_S of
+ * input (replay), and the replay's outputs replace the queued outputs of the
+ * same frames and that frame's own: the decoder hears the onset of the word
+ * that ended the pause from a state that has heard it too, not from a state
+ * zeroed at every frame (which lost soft onsets: "stop" heard as "op").
+ * Everything after a pause is thus a function of the audio since shortly
+ * before it ended: what a fresh stream whose audio starts inside that pause
  * computes. The start of a stream counts as a pause, and its first
  * warmup_frames outputs, computed on zero padding, cannot end it. A long run
  * and the same audio cut into pieces inside pauses (at least PAUSE_REPLAY_S
@@ -238,37 +255,79 @@ static int in_pause(const svx_stream *s)
     return s->silence_reset_frames > 0 && s->silent_run >= s->silence_reset_frames;
 }
 
+/* A frame of a pause leaves the queue: decoded as it was computed, then the
+ * keyword search restarts (no partial keyword reaches across a pause). */
+static void pop_paused(svx_stream *s)
+{
+    decode_frame(s, s->pq + (size_t)s->q_head * (size_t)s->n_symbols);
+    if (s->kws)
+        svx_kws_restart(s->kws);
+    s->q_head = (s->q_head + 1) % s->q_cap;
+    s->q_n--;
+}
+
+static void push_paused(svx_stream *s)
+{
+    if (s->q_n == s->q_cap)
+        pop_paused(s);
+    const int at = (s->q_head + s->q_n) % s->q_cap;
+    memcpy(s->pq + (size_t)at * (size_t)s->n_symbols, s->lp, (size_t)s->n_symbols * sizeof *s->lp);
+    s->q_n++;
+}
+
 /* The pause ends at this output frame: the model state becomes what a fresh
  * stream has after the last n_hist input frames (the current one included),
- * and lp is recomputed from it, so the words after a pause are heard with
- * their onset, as training heard utterances start. n_hist = k * stride + 1
- * keeps the convolution's output phase. Returns 0, or a negative error. */
-static int replay(svx_stream *s)
+ * so the words after a pause are heard with their onset, as training heard
+ * utterances start. n_hist = k * stride + 1 keeps the convolution's output
+ * phase. The replay's outputs replace the queued outputs of the same frames
+ * and are decoded, oldest first; queued frames older than the replay are
+ * decoded as they were. s->lp becomes this frame's new output, not yet
+ * decoded. Returns 0, or a negative error. */
+static int end_pause(svx_stream *s)
 {
     const uint64_t avail = s->n_in < (uint64_t)s->n_hist ? s->n_in : (uint64_t)s->n_hist;
+    const size_t V = (size_t)s->n_symbols;
+    int m = 0;
     svx_model_state_reset(s->ms);
     for (uint64_t f = s->n_in - avail; f < s->n_in; f++) {
         int r = svx_model_state_push(s->ms, s->hist + (size_t)(f % (uint64_t)s->n_hist) *
-                                     (size_t)s->n_mels, s->lp);
+                                     (size_t)s->n_mels, s->rp + (size_t)m * V);
         if (r < 0)
             return r;
+        if (r == 1)
+            m++;
     }
+    if (m == 0)      /* cannot happen: the current input made an output */
+        return svx_fail(SVX_ERR_STATE, "svx_stream: a replay made no output");
+    const int window = m - 1 < s->q_n ? m - 1 : s->q_n;
+    while (s->q_n > window)
+        pop_paused(s);
+    if (s->kws)
+        svx_kws_restart(s->kws);
+    for (int i = m - 1 - window; i < m - 1; i++)
+        decode_frame(s, s->rp + (size_t)i * V);
+    s->q_head = s->q_n = 0;
+    memcpy(s->lp, s->rp + (size_t)(m - 1) * V, V * sizeof *s->lp);
     return SVX_OK;
 }
 
+/* After an output frame is decoded (or queued): counts silent frames; in a
+ * pause, zeroes the model's recurrent state. On entering one, the keyword
+ * search restarts after the frame that completed it. */
 static void pause_step(svx_stream *s)
 {
     if (s->silence_reset_frames <= 0)
         return;
     if (!in_pause(s)) {
         s->silent_run = s->lp[0] >= s->enter_logp ? s->silent_run + 1 : 0;
-        s->n_pauses += in_pause(s);
+        if (in_pause(s)) {
+            s->n_pauses++;
+            if (s->kws)
+                svx_kws_restart(s->kws);
+        }
     }
-    if (in_pause(s)) {
+    if (in_pause(s))
         svx_model_state_reset_recurrent(s->ms);
-        if (s->kws)
-            svx_kws_restart(s->kws);
-    }
 }
 
 int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
@@ -304,10 +363,14 @@ int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
                 if (in_pause(s) && s->lp[0] < s->exit_logp &&
                     n >= (uint64_t)s->warmup_frames) {
                     s->silent_run = 0;
-                    if ((r = replay(s)) < 0)
+                    if ((r = end_pause(s)) < 0)
                         return r;
+                    decode_frame(s, s->lp);
+                } else if (in_pause(s)) {
+                    push_paused(s);
+                } else {
+                    decode_frame(s, s->lp);
                 }
-                decode_frame(s, s->lp);
                 pause_step(s);
             }
         }
@@ -324,7 +387,10 @@ int svx_stream_flush(svx_stream *s)
     if (s->flushed)
         return SVX_OK;
     /* The front end does not pad: a tail shorter than one window makes no
-     * frame, and the causal model holds no output back. */
+     * frame, and the causal model holds no output back; a pause's queued
+     * frames are decoded as they are. */
+    while (s->q_n > 0)
+        pop_paused(s);
     if (s->greedy)
         svx_greedy_flush(s->greedy);
     else if (s->beam)

@@ -15,6 +15,7 @@
 #include "../model/model.h"
 #include "test_model_fixture.h"
 #include "shiftvox.h"
+#include "svx_internal.h"
 #include "testutil.h"
 
 #define RATE 16000
@@ -740,6 +741,163 @@ static void test_stream_pauses_pieces(void)
     svx_model_destroy(m);
 }
 
+/* ---- the end of a pause, against an offline reference */
+
+static uint64_t g_pz_rng = 88172645463325252ull;
+
+static double pz_normal(void)
+{
+    double u[2];
+    for (int k = 0; k < 2; k++) {
+        g_pz_rng ^= g_pz_rng << 13;
+        g_pz_rng ^= g_pz_rng >> 7;
+        g_pz_rng ^= g_pz_rng << 17;
+        u[k] = ((double)(g_pz_rng >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2.0 * log(u[0])) * cos(2.0 * PI * u[1]);
+}
+
+/* Greedy words of x through the bundled model by the pause rule computed
+ * offline: outputs with the recurrent state zeroed after each one until the
+ * first (after the warm-up) whose blank probability is under exit_blank;
+ * there a fresh state over the last n_hist input frames (0.4 s on the output
+ * grid) gives the outputs of the frames it covers, which replace the paused
+ * ones, and runs on (no later pause). */
+static int pz_reference(const svx_model *m, const float *x, size_t n, svx_word *want, int cap)
+{
+    const svx_frontend_params *fp = svx_model_frontend(m);
+    const int V = svx_model_n_symbols(m), S = svx_model_time_stride(m);
+    const size_t nf = svx_frontend_n_frames(fp, n);
+    float *feat = malloc(nf * (size_t)fp->n_mels * sizeof *feat);
+    float *lp = malloc((nf + 1) * (size_t)V * sizeof *lp);     /* the decoded sequence */
+    float *cur = malloc((size_t)V * sizeof *cur);
+    CU_ASSERT_FATAL(feat && lp && cur);
+    CU_ASSERT_EQUAL_FATAL(svx_features_compute(fp, x, n, feat, nf), (int)nf);
+    double exit_blank = 0.9;
+    svx_meta_number(m, "pause", "exit_blank", &exit_blank);
+    const double in_s = (double)fp->hop_length / fp->sample_rate_hz;
+    const int n_hist = (int)lround(0.4 / in_s) / S * S + 1;
+    const int warm = svx_model_warmup_outputs(m);
+    svx_model_state *ms;
+    CU_ASSERT_EQUAL_FATAL(svx_model_state_create(m, &ms), SVX_OK);
+    int n_out = 0, ended = 0;
+    for (size_t i = 0; i < nf; i++) {
+        if (svx_model_state_push(ms, feat + i * (size_t)fp->n_mels, cur) != 1)
+            continue;
+        if (!ended && !(n_out >= warm && cur[0] < (float)log(exit_blank))) {
+            memcpy(lp + (size_t)n_out++ * (size_t)V, cur, (size_t)V * sizeof *cur);
+            svx_model_state_reset_recurrent(ms);       /* still in the pause */
+            continue;
+        }
+        if (!ended) {
+            ended = 1;
+            const size_t f0 = i + 1 >= (size_t)n_hist ? i + 1 - (size_t)n_hist : 0;
+            int k = 0;
+            float *rp = malloc((size_t)n_hist * (size_t)V * sizeof *rp);
+            CU_ASSERT_FATAL(rp != NULL);
+            svx_model_state_reset(ms);
+            for (size_t f = f0; f <= i; f++)
+                if (svx_model_state_push(ms, feat + f * (size_t)fp->n_mels, rp + (size_t)k * (size_t)V) == 1)
+                    k++;
+            CU_ASSERT_FATAL(k >= 1 && k - 1 <= n_out);
+            memcpy(lp + (size_t)(n_out - (k - 1)) * (size_t)V, rp, (size_t)k * (size_t)V * sizeof *rp);
+            n_out++;
+            free(rp);
+            continue;
+        }
+        memcpy(lp + (size_t)n_out++ * (size_t)V, cur, (size_t)V * sizeof *cur);
+    }
+    CU_ASSERT(ended);
+    svx_symtab tab;
+    svx_symtab_from_model(&tab, m);
+    svx_dec_params dp;
+    svx_dec_params_default(&dp, svx_decoder_frame_seconds(m));
+    svx_greedy *g;
+    CU_ASSERT_EQUAL_FATAL(svx_greedy_create(&tab, &dp, &g), SVX_OK);
+    for (int t = 0; t < n_out; t++)
+        svx_greedy_push(g, lp + (size_t)t * (size_t)V);
+    svx_greedy_flush(g);
+    const int n_want = svx_greedy_words(g, want, cap);
+    svx_greedy_destroy(g);
+    svx_model_state_destroy(ms);
+    free(cur);
+    free(lp);
+    free(feat);
+    return n_want;
+}
+
+/* The decoder must see exactly the reference's sequence: the same words,
+ * times and confidences (a confidence is a function of the decoded
+ * posteriors), on four samples with white noise from the first sample at
+ * 10, 20 and 30 dB SNR (a recording's start is a pause, ended by the noise
+ * or by the word). When the queued frames were decoded as computed, with
+ * the state zeroed at each, one of these began with a stray "s". */
+static void test_stream_pause_end_reference(void)
+{
+    svx_model *m = NULL;
+    if (svx_model_load("models/default.svxm", &m) < 0) {
+        printf("(skipped: models/default.svxm: %s) ", svx_last_error_message());
+        return;
+    }
+    const svx_frontend_params *fp = svx_model_frontend(m);
+    static const char *const files[] = {"samples/stop.wav", "samples/yes.wav",
+                                        "samples/no_yes_no.wav", "samples/up_down.wav"};
+    const size_t cap = RATE * 6;
+    float *x = malloc(cap * sizeof *x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    int n_cases = 0, n_same = 0;
+    for (int fi = 0; fi < 4; fi++)
+        for (int snr = 10; snr <= 30; snr += 10) {
+            svx_audio_reader *rd;
+            CU_ASSERT_EQUAL_FATAL(svx_audio_open_file(files[fi], fp->sample_rate_hz, &rd), SVX_OK);
+            size_t n = 0;
+            long r;
+            while (n < cap && (r = svx_audio_read(rd, x + n, cap - n)) > 0)
+                n += (size_t)r;
+            svx_audio_close(rd);
+            double p = 0;
+            for (size_t i = 0; i < n; i++)
+                p += (double)x[i] * x[i];
+            const double sd = sqrt(p / (double)n / pow(10.0, snr / 10.0));
+            for (size_t i = 0; i < n; i++)
+                x[i] += (float)(sd * pz_normal());
+            svx_word want[16], got[16];
+            const int n_want = pz_reference(m, x, n, want, 16);
+            svx_stream_config cfg;
+            svx_stream_config_default(&cfg);
+            cfg.mode = SVX_DECODE_GREEDY;
+            cfg.silence_reset_s = 1000.0;  /* the start's pause only, as the reference */
+            svx_stream *st;
+            CU_ASSERT_EQUAL_FATAL(svx_stream_create(m, &cfg, &st), SVX_OK);
+            for (size_t off = 0; off < n; off += 1000)
+                CU_ASSERT_EQUAL(svx_stream_push(st, x + off, n - off < 1000 ? n - off : 1000),
+                                SVX_OK);
+            svx_stream_flush(st);
+            const int n_got = svx_stream_get_words(st, got, 16);
+            int same = n_got == n_want && n_want >= 1;
+            for (int i = 0; same && i < n_got; i++)
+                same = !strcmp(got[i].text, want[i].text) && got[i].start_s == want[i].start_s &&
+                       got[i].end_s == want[i].end_s && got[i].confidence == want[i].confidence;
+            if (!same) {
+                printf("(%s at %d dB, %llu pauses: stream", files[fi], snr,
+                       (unsigned long long)svx_stream_pauses(st));
+                for (int i = 0; i < n_got; i++)
+                    printf(" %s@%.2f/%.4f", got[i].text, got[i].start_s, (double)got[i].confidence);
+                printf("; reference");
+                for (int i = 0; i < n_want; i++)
+                    printf(" %s@%.2f/%.4f", want[i].text, want[i].start_s, (double)want[i].confidence);
+                printf(") ");
+            }
+            n_cases++;
+            n_same += same;
+            svx_stream_destroy(st);
+        }
+    printf("(%d/%d identical) ", n_same, n_cases);
+    CU_ASSERT_EQUAL(n_same, n_cases);
+    svx_model_destroy(m);
+    free(x);
+}
+
 /* ---- pause thresholds come from the model's metadata */
 
 /* A linear model: blank logit 0; apostrophe logit ln(0.02 / 0.98), so the
@@ -862,6 +1020,7 @@ void test_register_stream(void)
         {"bundled model on samples/", test_stream_bundled_model_samples},
         {"pauses: one long stream == its pieces, bit for bit", test_stream_pauses_pieces},
         {"pause thresholds from the model's metadata", test_stream_pause_thresholds},
+        {"the end of a pause == an offline reference", test_stream_pause_end_reference},
         {"cleanup", test_stream_cleanup},
     };
     tu_add_suite("stream", tests, sizeof tests / sizeof tests[0]);
