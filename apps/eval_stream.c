@@ -405,10 +405,11 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     printf("%s (layout %s): streaming keyword spotting, %d keywords\n", o->input,
            eval_layout_name(set->layout), sr.n_kw);
     printf("signal: %.1f s (%.3f h), %d clips placed (%d keyword clips, %d other words), %d failed,\n"
-           "        gaps %.1f-%.1f s, SNR %.0f-%.0f dB, seed %llu; %d events; %.1f s (%.0fx real time)\n\n",
+           "        gaps %.1f-%.1f s, SNR %.0f-%.0f dB, seed %llu; %d events, %llu pauses; %.1f s "
+           "(%.0fx real time)\n\n",
            audio_s, hours, n_placed, n_targets, n_placed - n_targets, n_failed, o->gap_min, o->gap_max,
-           o->snr_min, o->snr_max, (unsigned long long)o->seed, sr.n_ev, seconds,
-           seconds > 0 ? audio_s / seconds : 0.0);
+           o->snr_min, o->snr_max, (unsigned long long)o->seed, sr.n_ev,
+           (unsigned long long)svx_stream_pauses(sr.st), seconds, seconds > 0 ? audio_s / seconds : 0.0);
     printf("%9s %8s %10s %8s\n", "threshold", "FRR", "FA/hour", "FAs");
     for (int t = 0; t < N_THR; t += 5)
         printf("%9.2f %7.2f%% %10.2f %8ld\n", t / 100.0, 100.0 * frr[t], fa_h[t], n_fa[t]);
@@ -454,10 +455,11 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 eval_json_str(f, sr.kw[k].word);
             }
             fprintf(f, "],\n  \"audio_seconds\": %.3f,\n  \"hours\": %.6f,\n  \"n_placed\": %d,\n"
-                       "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n"
+                       "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n  \"n_pauses\": %llu,\n"
                        "  \"gap_s\": [%g, %g],\n  \"snr_db\": [%g, %g],\n  \"target_fa_per_hour\": %g,\n"
                        "  \"threshold\": ",
-                    audio_s, hours, n_placed, n_targets, n_failed, sr.n_ev, o->gap_min, o->gap_max,
+                    audio_s, hours, n_placed, n_targets, n_failed, sr.n_ev,
+                    (unsigned long long)svx_stream_pauses(sr.st), o->gap_min, o->gap_max,
                     o->snr_min, o->snr_max, o->target_fa);
             eval_json_num(f, thr_star);
             fprintf(f, ",\n  \"frr_at_threshold\": ");

@@ -647,13 +647,16 @@ static void test_eval_stream(void)
              "/usr/bin/python3 -c \"import json,sys; r=json.load(open(sys.argv[1])); s=r['sweep']; "
              "m=all(a['frr']<=b['frr'] and a['fa_per_hour']>=b['fa_per_hour'] for a,b in zip(s,s[1:])); "
              "e=r['latency_ms']['end_p90']; "
-             "print(r['n_placed'], r['n_keyword_clips'], s[0]['frr'], int(m), int(abs(e) <= 50))\" %s", report);
+             "print(r['n_placed'], r['n_keyword_clips'], s[0]['frr'], int(m), int(abs(e) <= 50), "
+             "int(r['n_pauses'] >= 9))\" %s", report);
     CU_ASSERT_EQUAL(tu_run(cmd, got, sizeof got), 0);
     /* 10 readable clips placed, 6 of them yes/no/stop; all found at threshold 0,
-     * and the events end where the placed words end (within 50 ms, p90).
+     * and the events end where the placed words end (within 50 ms, p90);
+     * the stream paused in the gaps between the 10 clips (blank ~1 in the
+     * quiet bed).
      * (The tone model's letters key on absolute band energy, so the noise bed
      * stays quiet: --snr 40.) */
-    CU_ASSERT_STRING_EQUAL(got, "10 6 0 1 1\n");
+    CU_ASSERT_STRING_EQUAL(got, "10 6 0 1 1 1\n");
 }
 
 /* --stream's noise bed holds its SNR across noise files of very different
