@@ -44,9 +44,11 @@ struct svx_stream {
     float *rp;                    /* n_hist rows: the outputs of a replay */
     float *pq;                    /* q_cap rows: a pause's outputs not decoded yet (a ring) */
     int q_cap, q_head, q_n;
+    int settle_frames;            /* first output frames of a stream that cannot end its pause */
 };
 
 #define PAUSE_REPLAY_S 0.4        /* input replayed into a fresh state when a pause ends */
+#define PAUSE_SETTLE_S 0.2        /* a fresh state's first outputs cannot end the start's pause */
 
 void svx_stream_config_default(svx_stream_config *cfg)
 {
@@ -133,6 +135,9 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
         const double in_s = s->frame_s / S;          /* seconds per input frame */
         int k = (int)lround(PAUSE_REPLAY_S / in_s) / S;
         s->n_hist = (k < 1 ? 1 : k) * S + 1;
+        s->settle_frames = (int)lround(PAUSE_SETTLE_S / s->frame_s);
+        if (s->settle_frames < svx_model_warmup_outputs(m))
+            s->settle_frames = svx_model_warmup_outputs(m);
     }
     s->frames = malloc((size_t)STREAM_CHUNK_FRAMES * (size_t)s->n_mels * sizeof *s->frames);
     s->lp = malloc((size_t)s->n_symbols * sizeof *s->lp);
@@ -231,25 +236,32 @@ static void decode_frame(svx_stream *s, const float *lp)
 
 /* Pauses. An output frame is silent when its blank probability is >= the
  * model's enter_blank (metadata "pause"; 0.99 when absent); after
- * silence_reset_frames silent frames in a row the stream is in a pause. At
- * every frame of a pause the model's recurrent state is zeroed, and the
- * frame's output waits in a queue (the outputs of one replay, PAUSE_REPLAY_S)
- * instead of going to the decoder; a frame leaving a full queue is decoded and
- * the keyword search restarts after it (svx_kws_restart). The pause ends at a
- * frame whose blank probability is < exit_blank (0.9 when absent); there the
- * model state is rebuilt from a fresh state over the last PAUSE_REPLAY_S of
- * input (replay), and the replay's outputs replace the queued outputs of the
- * same frames and that frame's own: the decoder hears the onset of the word
- * that ended the pause from a state that has heard it too, not from a state
- * zeroed at every frame (which lost soft onsets: "stop" heard as "op").
- * Everything after a pause is thus a function of the audio since shortly
- * before it ended: what a fresh stream whose audio starts inside that pause
- * computes. The start of a stream counts as a pause, and its first
- * warmup_frames outputs, computed on zero padding, cannot end it. A long run
+ * silence_reset_frames silent frames in a row the stream is in a pause. In a
+ * pause the model runs on as usual, but each frame's output waits in a queue
+ * (the frames one replay covers, PAUSE_REPLAY_S) instead of going to the
+ * decoder; a frame leaving the full queue is decoded and the keyword search
+ * restarts after it (svx_kws_restart), so no partial keyword or refractory
+ * period reaches across a pause. The pause ends at a frame whose blank
+ * probability is < exit_blank (0.9 when absent); there the model state is
+ * rebuilt from a fresh state over the last PAUSE_REPLAY_S of input (replay),
+ * and the replay's outputs replace the queued outputs of the same frames and
+ * that frame's own: the decoder hears the onset of the word that ended the
+ * pause from a state that has heard it. Everything after a pause is thus a
+ * function of the audio since shortly before it ended, and the state the
+ * model carries out of a pause never depends on what came before it. The
+ * start of a stream counts as a pause; its first settle_frames outputs (a
+ * fresh state's, on zero padding, PAUSE_SETTLE_S) cannot end it. A long run
  * and the same audio cut into pieces inside pauses (at least PAUSE_REPLAY_S
- * before the speech, at multiples of the model's output step) give
- * bit-identical results, and the model's state cannot drift over days of
- * listening: it starts afresh after every pause. */
+ * before the speech, at multiples of the model's output step) give the same
+ * words and events, bit for bit, whenever their pauses end at the same frame
+ * (the model's running state over the silence before it differs between the
+ * two, so a blank probability right at exit_blank could end them a frame
+ * apart; the tests check it on real samples).
+ *
+ * (Until 2026-11-29 the recurrent state was zeroed at every frame of a pause,
+ * so the pause's outputs depended on the last frame only. A state one step
+ * from zero is unsure of blank in silence, 0.4-0.8 of non-blank on the
+ * fourth model's training noise, so in any noise pauses ended at once.) */
 static int in_pause(const svx_stream *s)
 {
     return s->silence_reset_frames > 0 && s->silent_run >= s->silence_reset_frames;
@@ -275,17 +287,12 @@ static void push_paused(svx_stream *s)
     s->q_n++;
 }
 
-/* The pause ends at this output frame: the model state becomes what a fresh
- * stream has after the last n_hist input frames (the current one included),
- * so the words after a pause are heard with their onset, as training heard
- * utterances start. n_hist = k * stride + 1 keeps the convolution's output
- * phase. The replay's outputs replace the queued outputs of the same frames
- * and are decoded, oldest first; queued frames older than the replay are
- * decoded as they were. s->lp becomes this frame's new output, not yet
- * decoded. Returns 0, or a negative error. */
-static int end_pause(svx_stream *s)
+/* Runs a fresh model state over the last n (at most n_hist) input frames,
+ * the current one included; their outputs go to s->rp. Returns how many, or a
+ * negative error. */
+static int run_fresh(svx_stream *s, int n)
 {
-    const uint64_t avail = s->n_in < (uint64_t)s->n_hist ? s->n_in : (uint64_t)s->n_hist;
+    const uint64_t avail = s->n_in < (uint64_t)n ? s->n_in : (uint64_t)n;
     const size_t V = (size_t)s->n_symbols;
     int m = 0;
     svx_model_state_reset(s->ms);
@@ -298,7 +305,24 @@ static int end_pause(svx_stream *s)
             m++;
     }
     if (m == 0)      /* cannot happen: the current input made an output */
-        return svx_fail(SVX_ERR_STATE, "svx_stream: a replay made no output");
+        return svx_fail(SVX_ERR_STATE, "svx_stream: a fresh run over %d frames made no output", n);
+    return m;
+}
+
+/* The pause ends at this output frame: the model state becomes what a fresh
+ * stream has after the last n_hist input frames (the current one included),
+ * so the words after a pause are heard with their onset, as training heard
+ * utterances start. n_hist = k * stride + 1 keeps the convolution's output
+ * phase. The replay's outputs replace the queued outputs of the same frames
+ * and are decoded, oldest first; queued frames older than the replay are
+ * decoded as they were. s->lp becomes this frame's new output, not yet
+ * decoded. Returns 0, or a negative error. */
+static int end_pause(svx_stream *s)
+{
+    const size_t V = (size_t)s->n_symbols;
+    const int m = run_fresh(s, s->n_hist);
+    if (m < 0)
+        return m;
     const int window = m - 1 < s->q_n ? m - 1 : s->q_n;
     while (s->q_n > window)
         pop_paused(s);
@@ -311,23 +335,18 @@ static int end_pause(svx_stream *s)
     return SVX_OK;
 }
 
-/* After an output frame is decoded (or queued): counts silent frames; in a
- * pause, zeroes the model's recurrent state. On entering one, the keyword
- * search restarts after the frame that completed it. */
+/* After an output frame is decoded: counts silent frames; on entering a
+ * pause, the keyword search restarts after the frame that completed it. */
 static void pause_step(svx_stream *s)
 {
-    if (s->silence_reset_frames <= 0)
+    if (s->silence_reset_frames <= 0 || in_pause(s))
         return;
-    if (!in_pause(s)) {
-        s->silent_run = s->lp[0] >= s->enter_logp ? s->silent_run + 1 : 0;
-        if (in_pause(s)) {
-            s->n_pauses++;
-            if (s->kws)
-                svx_kws_restart(s->kws);
-        }
+    s->silent_run = s->lp[0] >= s->enter_logp ? s->silent_run + 1 : 0;
+    if (in_pause(s)) {
+        s->n_pauses++;
+        if (s->kws)
+            svx_kws_restart(s->kws);
     }
-    if (in_pause(s))
-        svx_model_state_reset_recurrent(s->ms);
 }
 
 int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
@@ -360,18 +379,20 @@ int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
                  * exit_blank (hysteresis: outputs from a zeroed state are less
                  * sure of blank than enter_blank and must not end the pause);
                  * outputs on the start's zero padding cannot end it. */
-                if (in_pause(s) && s->lp[0] < s->exit_logp &&
-                    n >= (uint64_t)s->warmup_frames) {
+                if (!in_pause(s)) {
+                    decode_frame(s, s->lp);
+                    pause_step(s);
+                    continue;
+                }
+                if (s->lp[0] < s->exit_logp && n >= (uint64_t)s->settle_frames) {
                     s->silent_run = 0;
                     if ((r = end_pause(s)) < 0)
                         return r;
                     decode_frame(s, s->lp);
-                } else if (in_pause(s)) {
-                    push_paused(s);
+                    pause_step(s);
                 } else {
-                    decode_frame(s, s->lp);
+                    push_paused(s);
                 }
-                pause_step(s);
             }
         }
         if (used == 0 && got == 0)

@@ -605,7 +605,11 @@ static void test_stream_bundled_model_samples(void)
     svx_model_destroy(m);
 }
 
-/* ---- pauses: a long stream == the same audio cut into pieces inside pauses */
+/* ---- pauses: a long stream == the same audio cut into pieces inside pauses
+ * Same keywords in the same order, each within 2 output frames and 0.05 of
+ * score, and the same greedy text. (Bit for bit only when both leave a pause
+ * at the same frame: the running state over the silence before differs, see
+ * decoder/stream.c; the count of inexact events is printed.) */
 
 enum { PZ_MAX_EV = 64 };
 typedef struct {
@@ -707,14 +711,19 @@ static void test_stream_pauses_pieces(void)
     static pz_event scratch[PZ_MAX_EV];
     pz_run(m, NULL, 0, all, total, scratch, txt_all, sizeof txt_all);
     /* every event of every piece, shifted by the piece's start, in order */
-    int k = 0, same = 1;
+    int k = 0, same = 1, n_inexact = 0;
     long off = 0;
     for (int j = 0; j < NL; j++) {
         const int p = order[j];
         for (int e = 0; e < n_one[p]; e++, k++) {
             expect++;
-            if (k >= n_all || strcmp(lng[k].kw, one[p][e].kw) || lng[k].beg != one[p][e].beg + off ||
-                lng[k].end != one[p][e].end + off || lng[k].score != one[p][e].score) {
+            if (k < n_all && (lng[k].beg != one[p][e].beg + off ||
+                              lng[k].end != one[p][e].end + off || lng[k].score != one[p][e].score))
+                n_inexact++;
+            if (k >= n_all || strcmp(lng[k].kw, one[p][e].kw) ||
+                labs(lng[k].beg - (one[p][e].beg + off)) > 2 ||
+                labs(lng[k].end - (one[p][e].end + off)) > 2 ||
+                fabsf(lng[k].score - one[p][e].score) > 0.05f) {
                 if (same && k < n_all)
                     printf("(first difference: event %d: %s %ld-%ld %.9g in the long stream, %s "
                            "%ld-%ld %.9g in piece %d) ", k, lng[k].kw, lng[k].beg, lng[k].end,
@@ -728,8 +737,9 @@ static void test_stream_pauses_pieces(void)
             snprintf(joined + strlen(joined), sizeof joined - strlen(joined), "%s%s",
                      joined[0] ? " " : "", txt_one[p]);
     }
-    printf("(pieces alone: %d events; one long stream: %d; identical: %s; text \"%s\") ", expect,
-           n_all, same && n_all == expect ? "yes" : "no", txt_all);
+    printf("(pieces alone: %d events; one long stream: %d; the same: %s, %d not bit for bit; "
+           "text \"%s\") ", expect, n_all, same && n_all == expect ? "yes" : "no", n_inexact,
+           txt_all);
     CU_ASSERT(expect >= NL);
     CU_ASSERT_EQUAL(n_all, expect);
     CU_ASSERT(same);
@@ -758,8 +768,8 @@ static double pz_normal(void)
 }
 
 /* Greedy words of x through the bundled model by the pause rule computed
- * offline: outputs with the recurrent state zeroed after each one until the
- * first (after the warm-up) whose blank probability is under exit_blank;
+ * offline: the model runs from the start until the first output (after the
+ * first 0.2 s, PAUSE_SETTLE_S) whose blank probability is under exit_blank;
  * there a fresh state over the last n_hist input frames (0.4 s on the output
  * grid) gives the outputs of the frames it covers, which replace the paused
  * ones, and runs on (no later pause). */
@@ -777,7 +787,9 @@ static int pz_reference(const svx_model *m, const float *x, size_t n, svx_word *
     svx_meta_number(m, "pause", "exit_blank", &exit_blank);
     const double in_s = (double)fp->hop_length / fp->sample_rate_hz;
     const int n_hist = (int)lround(0.4 / in_s) / S * S + 1;
-    const int warm = svx_model_warmup_outputs(m);
+    int warm = (int)lround(0.2 / svx_decoder_frame_seconds(m));
+    if (warm < svx_model_warmup_outputs(m))
+        warm = svx_model_warmup_outputs(m);
     svx_model_state *ms;
     CU_ASSERT_EQUAL_FATAL(svx_model_state_create(m, &ms), SVX_OK);
     int n_out = 0, ended = 0;
@@ -786,8 +798,7 @@ static int pz_reference(const svx_model *m, const float *x, size_t n, svx_word *
             continue;
         if (!ended && !(n_out >= warm && cur[0] < (float)log(exit_blank))) {
             memcpy(lp + (size_t)n_out++ * (size_t)V, cur, (size_t)V * sizeof *cur);
-            svx_model_state_reset_recurrent(ms);       /* still in the pause */
-            continue;
+            continue;                                   /* still in the pause */
         }
         if (!ended) {
             ended = 1;
@@ -830,8 +841,9 @@ static int pz_reference(const svx_model *m, const float *x, size_t n, svx_word *
  * times and confidences (a confidence is a function of the decoded
  * posteriors), on four samples with white noise from the first sample at
  * 10, 20 and 30 dB SNR (a recording's start is a pause, ended by the noise
- * or by the word). When the queued frames were decoded as computed, with
- * the state zeroed at each, one of these began with a stray "s". */
+ * or by the word). Without the replay at the pause's end 5 of the 12 differ;
+ * with the state zeroed at every pause frame (the rule before 2026-11-29,
+ * with its reference) one began with a stray "s". */
 static void test_stream_pause_end_reference(void)
 {
     svx_model *m = NULL;
@@ -1018,7 +1030,7 @@ void test_register_stream(void)
         {"get_text, take_words, vocabulary", test_stream_text_and_take},
         {"bad configs, keywords, audio", test_stream_errors},
         {"bundled model on samples/", test_stream_bundled_model_samples},
-        {"pauses: one long stream == its pieces, bit for bit", test_stream_pauses_pieces},
+        {"pauses: one long stream == its pieces (same events and text)", test_stream_pauses_pieces},
         {"pause thresholds from the model's metadata", test_stream_pause_thresholds},
         {"the end of a pause == an offline reference", test_stream_pause_end_reference},
         {"cleanup", test_stream_cleanup},
