@@ -327,15 +327,17 @@ typedef struct {
     double silence_reset_s;        /* a pause: this long a run of output frames whose blank
                                       probability is >= the model's enter_blank (see
                                       svx_stream_pauses; 0.99 by default). In a pause the
-                                      acoustic model's recurrent state is held at zero and the
-                                      keyword search restarts (no partial keyword or
-                                      refractory period reaches across it); it ends at an
-                                      output frame whose blank probability is < the model's
-                                      exit_blank (0.9 by default), where the state is rebuilt
-                                      from zero over the last 0.4 s of input. What follows a
-                                      pause is thus computed as in a fresh stream started
-                                      inside it; the start of a stream counts as a pause.
-                                      0 disables. Default 0.5 */
+                                      outputs wait in a 0.4 s queue instead of reaching the
+                                      decoder, and the keyword search restarts after each
+                                      one that leaves it (no partial keyword or refractory
+                                      period reaches across a pause); it ends at an output
+                                      frame whose blank probability is < the model's
+                                      exit_blank (0.9 by default), where the model state is
+                                      rebuilt from zero over the last 0.4 s of input and its
+                                      outputs replace the queued ones. What follows a pause
+                                      thus depends on the audio since shortly before its end;
+                                      the start of a stream counts as a pause (its first 0.2 s
+                                      cannot end it). 0 disables. Default 0.5 */
 } svx_stream_config;
 
 void svx_stream_config_default(svx_stream_config *cfg);
@@ -429,8 +431,8 @@ uint64_t svx_stream_dropped_words(const svx_stream *s);
  * runs of silence_reset_s in which every decoder frame's blank probability
  * was at least the model's pause threshold (metadata "pause": {"enter_blank":
  * e, "exit_blank": x}, measured by the trainer; 0.99 and 0.9 when the model
- * has none). In a pause the model's recurrent state and the keyword search
- * start afresh; it ends at a frame whose blank probability is below x. */
+ * has none). A pause ends at a frame whose blank probability is below x;
+ * see svx_stream_config.silence_reset_s. */
 uint64_t svx_stream_pauses(const svx_stream *s);
 /* Seconds per decoder frame (hop * time stride / sample rate). */
 double svx_stream_frame_seconds(const svx_stream *s);
