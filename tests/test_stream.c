@@ -526,13 +526,22 @@ static int word_errors(const char *hyp, const char *ref, int *n_ref)
  * this bound guards against regressions and the count is printed. */
 #define SAMPLES_MAX_WER 0.25
 
-static void test_stream_bundled_model_samples(void)
+/* The bundled model, or NULL (the test says it is skipped and why). */
+static svx_model *bundled_model(void)
 {
     svx_model *m = NULL;
     if (svx_model_load("models/default.svxm", &m) < 0) {
         printf("(skipped: models/default.svxm: %s) ", svx_last_error_message());
-        return;
+        return NULL;
     }
+    return m;
+}
+
+static void test_stream_bundled_model_samples(void)
+{
+    svx_model *m = bundled_model();
+    if (!m)
+        return;
     FILE *f = fopen("samples/samples.tsv", "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     char line[512];
@@ -657,11 +666,9 @@ static int pz_run(svx_model *m, const svx_keyword *kw, int n_kw, const float *x,
 
 static void test_stream_pauses_pieces(void)
 {
-    svx_model *m = NULL;
-    if (svx_model_load("models/default.svxm", &m) < 0) {
-        printf("(skipped: models/default.svxm: %s) ", svx_last_error_message());
+    svx_model *m = bundled_model();
+    if (!m)
         return;
-    }
     const svx_frontend_params *fp = svx_model_frontend(m);
     /* a piece: 0.5 s of silence, a sample, 0.5 s of silence, padded to whole
      * output steps so that every piece starts on the model's output grid */
@@ -846,11 +853,9 @@ static int pz_reference(const svx_model *m, const float *x, size_t n, svx_word *
  * with its reference) one began with a stray "s". */
 static void test_stream_pause_end_reference(void)
 {
-    svx_model *m = NULL;
-    if (svx_model_load("models/default.svxm", &m) < 0) {
-        printf("(skipped: models/default.svxm: %s) ", svx_last_error_message());
+    svx_model *m = bundled_model();
+    if (!m)
         return;
-    }
     const svx_frontend_params *fp = svx_model_frontend(m);
     static const char *const files[] = {"samples/stop.wav", "samples/yes.wav",
                                         "samples/no_yes_no.wav", "samples/up_down.wav"};
