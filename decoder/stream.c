@@ -376,9 +376,9 @@ int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
             if (r == 1) {
                 const uint64_t n = s->n_out++;
                 /* A pause ends at a frame whose blank probability is below
-                 * exit_blank (hysteresis: outputs from a zeroed state are less
-                 * sure of blank than enter_blank and must not end the pause);
-                 * outputs on the start's zero padding cannot end it. */
+                 * exit_blank (hysteresis: lower than enter_blank, so frames
+                 * that merely fall short of silence do not end it); a fresh
+                 * stream's first settle_frames outputs cannot end it. */
                 if (!in_pause(s)) {
                     decode_frame(s, s->lp);
                     pause_step(s);
