@@ -208,6 +208,13 @@ static int json_number(const char *obj, const char *end, const char *key, double
     return 0;
 }
 
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
 int svx_meta_number(const svx_model *m, const char *object, const char *key, double *out)
 {
     const char *meta = m ? m->meta : NULL;
@@ -219,14 +226,10 @@ int svx_meta_number(const svx_model *m, const char *object, const char *key, dou
     const char *at = strstr(meta, quoted);
     if (!at)
         return 0;
-    at += strlen(quoted);
-    while (*at == ' ' || *at == '\t' || *at == '\n' || *at == '\r')
-        at++;
+    at = skip_ws(at + strlen(quoted));
     if (*at != ':')
         return 0;
-    at++;
-    while (*at == ' ' || *at == '\t' || *at == '\n' || *at == '\r')
-        at++;
+    at = skip_ws(at + 1);
     const char *close = *at == '{' ? strchr(at, '}') : NULL;
     return close ? json_number(at, close, key, out) : 0;
 }

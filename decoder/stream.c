@@ -34,16 +34,15 @@ struct svx_stream {
     int flushed;
     int silence_reset_frames;     /* 0: never reset the model state on pauses */
     int silent_run;               /* silent output frames in a row, capped at silence_reset_frames */
-    int warmup_frames;            /* first output frames whose input reaches before the start */
     uint64_t n_out;               /* output frames since the start */
     float *hist;                  /* ring of the last n_hist input feature frames */
     int n_hist;                   /* frames replayed when a pause ends: k * time_stride + 1 */
     uint64_t n_in;                /* input feature frames since the start */
     float enter_logp, exit_logp;  /* ln of the pause's blank thresholds (see in_pause) */
     uint64_t n_pauses;            /* pauses entered since the start (the start not counted) */
-    float *rp;                    /* n_hist rows: the outputs of a replay */
+    float *rp;                    /* q_cap rows: the outputs of a replay */
     float *pq;                    /* q_cap rows: a pause's outputs not decoded yet (a ring) */
-    int q_cap, q_head, q_n;
+    int q_cap, q_head, q_n;       /* q_cap: the outputs of one replay, ceil(n_hist / stride) */
     int settle_frames;            /* first output frames of a stream that cannot end its pause */
 };
 
@@ -129,12 +128,12 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     s->silent_run = s->silence_reset_frames;       /* the start counts as a pause */
     s->enter_logp = (float)log(enter);
     s->exit_logp = (float)log(exit_);
-    s->warmup_frames = svx_model_warmup_outputs(m);
     {
         const int S = svx_model_time_stride(m) > 0 ? svx_model_time_stride(m) : 1;
         const double in_s = s->frame_s / S;          /* seconds per input frame */
         int k = (int)lround(PAUSE_REPLAY_S / in_s) / S;
         s->n_hist = (k < 1 ? 1 : k) * S + 1;
+        s->q_cap = (s->n_hist + S - 1) / S;
         s->settle_frames = (int)lround(PAUSE_SETTLE_S / s->frame_s);
         if (s->settle_frames < svx_model_warmup_outputs(m))
             s->settle_frames = svx_model_warmup_outputs(m);
@@ -142,11 +141,7 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
     s->frames = malloc((size_t)STREAM_CHUNK_FRAMES * (size_t)s->n_mels * sizeof *s->frames);
     s->lp = malloc((size_t)s->n_symbols * sizeof *s->lp);
     s->hist = malloc((size_t)s->n_hist * (size_t)s->n_mels * sizeof *s->hist);
-    {
-        const int S = svx_model_time_stride(m) > 0 ? svx_model_time_stride(m) : 1;
-        s->q_cap = (s->n_hist + S - 1) / S;        /* the outputs of one replay */
-    }
-    s->rp = malloc((size_t)s->n_hist * (size_t)s->n_symbols * sizeof *s->rp);
+    s->rp = malloc((size_t)s->q_cap * (size_t)s->n_symbols * sizeof *s->rp);
     s->pq = malloc((size_t)s->q_cap * (size_t)s->n_symbols * sizeof *s->pq);
     if (!s->frames || !s->lp || !s->hist || !s->rp || !s->pq) {
         rc = svx_fail(SVX_ERR_NO_MEMORY, "svx_stream_create: out of memory");
@@ -287,47 +282,37 @@ static void push_paused(svx_stream *s)
     s->q_n++;
 }
 
-/* Runs a fresh model state over the last n (at most n_hist) input frames,
- * the current one included; their outputs go to s->rp. Returns how many, or a
- * negative error. */
-static int run_fresh(svx_stream *s, int n)
-{
-    const uint64_t avail = s->n_in < (uint64_t)n ? s->n_in : (uint64_t)n;
-    const size_t V = (size_t)s->n_symbols;
-    int m = 0;
-    svx_model_state_reset(s->ms);
-    for (uint64_t f = s->n_in - avail; f < s->n_in; f++) {
-        int r = svx_model_state_push(s->ms, s->hist + (size_t)(f % (uint64_t)s->n_hist) *
-                                     (size_t)s->n_mels, s->rp + (size_t)m * V);
-        if (r < 0)
-            return r;
-        if (r == 1)
-            m++;
-    }
-    if (m == 0)      /* cannot happen: the current input made an output */
-        return svx_fail(SVX_ERR_STATE, "svx_stream: a fresh run over %d frames made no output", n);
-    return m;
-}
-
 /* The pause ends at this output frame: the model state becomes what a fresh
  * stream has after the last n_hist input frames (the current one included),
  * so the words after a pause are heard with their onset, as training heard
  * utterances start. n_hist = k * stride + 1 keeps the convolution's output
  * phase. The replay's outputs replace the queued outputs of the same frames
  * and are decoded, oldest first; queued frames older than the replay are
- * decoded as they were. s->lp becomes this frame's new output, not yet
- * decoded. Returns 0, or a negative error. */
+ * decoded as they were. (The keyword search needs no restart here: it
+ * restarted when the pause began and after every frame left the queue.)
+ * s->lp becomes this frame's new output, not yet decoded. Returns 0, or a
+ * negative error. */
 static int end_pause(svx_stream *s)
 {
+    const uint64_t avail = s->n_in < (uint64_t)s->n_hist ? s->n_in : (uint64_t)s->n_hist;
     const size_t V = (size_t)s->n_symbols;
-    const int m = run_fresh(s, s->n_hist);
-    if (m < 0)
-        return m;
+    int m = 0;                        /* outputs so far, in rp rows 0 .. m-1 */
+    svx_model_state_reset(s->ms);
+    for (uint64_t f = s->n_in - avail; f < s->n_in; f++) {
+        float *row = s->rp + (size_t)(m < s->q_cap ? m : s->q_cap - 1) * V;
+        int r = svx_model_state_push(s->ms, s->hist + (size_t)(f % (uint64_t)s->n_hist) *
+                                     (size_t)s->n_mels, row);
+        if (r < 0)
+            return r;
+        if (r == 1 && ++m > s->q_cap)   /* cannot happen: one output per stride */
+            return svx_fail(SVX_ERR_STATE, "svx_stream: a replay of %d frames made more than "
+                            "%d outputs", s->n_hist, s->q_cap);
+    }
+    if (m == 0)      /* cannot happen: the current input made an output */
+        return svx_fail(SVX_ERR_STATE, "svx_stream: a replay made no output");
     const int window = m - 1 < s->q_n ? m - 1 : s->q_n;
     while (s->q_n > window)
         pop_paused(s);
-    if (s->kws)
-        svx_kws_restart(s->kws);
     for (int i = m - 1 - window; i < m - 1; i++)
         decode_frame(s, s->rp + (size_t)i * V);
     s->q_head = s->q_n = 0;
@@ -379,20 +364,17 @@ int svx_stream_push(svx_stream *s, const float *pcm, size_t n_samples)
                  * exit_blank (hysteresis: lower than enter_blank, so frames
                  * that merely fall short of silence do not end it); a fresh
                  * stream's first settle_frames outputs cannot end it. */
-                if (!in_pause(s)) {
-                    decode_frame(s, s->lp);
-                    pause_step(s);
-                    continue;
-                }
-                if (s->lp[0] < s->exit_logp && n >= (uint64_t)s->settle_frames) {
+                if (in_pause(s)) {
+                    if (s->lp[0] >= s->exit_logp || n < (uint64_t)s->settle_frames) {
+                        push_paused(s);
+                        continue;
+                    }
                     s->silent_run = 0;
                     if ((r = end_pause(s)) < 0)
                         return r;
-                    decode_frame(s, s->lp);
-                    pause_step(s);
-                } else {
-                    push_paused(s);
                 }
+                decode_frame(s, s->lp);
+                pause_step(s);
             }
         }
         if (used == 0 && got == 0)

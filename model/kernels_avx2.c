@@ -376,6 +376,19 @@ SVX_INLINE __m256i lw_index(__m256i v, __m256i h, int bits, int c)
         __asm__("" : "+x"(a)); /* keeps GCC from hoisting all lookups and spilling them */        \
     } while (0)
 
+/* The code words of blocks p0 .. p(NB-1) at word offset o into v0 .. v3 (the
+ * others keep their zeros). */
+#define LW_LOAD_WORDS(o)                                                                          \
+    do {                                                                                          \
+        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + (o)));                       \
+        if (NB > 1)                                                                               \
+            v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + (o)));                    \
+        if (NB > 2)                                                                               \
+            v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + (o)));                    \
+        if (NB > 3)                                                                               \
+            v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + (o)));                    \
+    } while (0)
+
 /* NB (1, 2 or 4) consecutive 8-row blocks k .. k+NB-1, each row's sum over
  * j in order. Explicit variables, not arrays: GCC keeps them in registers. */
 SVX_INLINE void lw_blocks(const svx_wmat *w, const float *tab, float *y, int k, const int NB,
@@ -393,13 +406,7 @@ SVX_INLINE void lw_blocks(const svx_wmat *w, const float *tab, float *y, int k, 
     for (int g = 0; g < full; g++) {
         const float *t = tab + (size_t)g * (size_t)n * 8u;
         const size_t o = (size_t)g * 16u;
-        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + o));
-        if (NB > 1)
-            v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + o));
-        if (NB > 2) {
-            v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + o));
-            v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + o));
-        }
+        LW_LOAD_WORDS(o);
 #pragma GCC unroll 16
         for (int c = 0; c < n; c++) {
             __m256 tv = _mm256_load_ps(t + 8 * c);
@@ -415,10 +422,7 @@ SVX_INLINE void lw_blocks(const svx_wmat *w, const float *tab, float *y, int k, 
     if (full < nw) { /* last, partial word: shift counts from a register */
         const float *t = tab + (size_t)full * (size_t)n * 8u;
         const size_t o = (size_t)full * 16u;
-        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + o));
-        v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + o));
-        v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + o));
-        v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + o));
+        LW_LOAD_WORDS(o);
         for (int c = 0; c < cols - full * n; c++) {
             __m256 tv = _mm256_load_ps(t + 8 * c);
             __m128i cnt = _mm_cvtsi32_si128(svx_lw_bitpos(bits, c));
@@ -503,13 +507,7 @@ SVX_INLINE void lw_pos_blocks(const svx_wmat *w, const float *src, size_t sstrid
     for (int g = 0; g < full; g++) {
         const float *tg = src + (size_t)g * (size_t)n * ELEM;
         const size_t o = (size_t)g * 16u;
-        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + o));
-        if (NB > 1)
-            v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + o));
-        if (NB > 2)
-            v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + o));
-        if (NB > 3)
-            v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + o));
+        LW_LOAD_WORDS(o);
 #pragma GCC unroll 16
         for (int c = 0; c < n; c++) {
             const float *t0 = tg + ELEM * (size_t)c;
@@ -525,10 +523,7 @@ SVX_INLINE void lw_pos_blocks(const svx_wmat *w, const float *src, size_t sstrid
     if (full < nw) { /* last, partial word: shift counts from a register */
         const float *tg = src + (size_t)full * (size_t)n * ELEM;
         const size_t o = (size_t)full * 16u;
-        v0 = _mm256_load_si256((const __m256i *)(const void *)(p0 + o));
-        v1 = _mm256_load_si256((const __m256i *)(const void *)(p1 + o));
-        v2 = _mm256_load_si256((const __m256i *)(const void *)(p2 + o));
-        v3 = _mm256_load_si256((const __m256i *)(const void *)(p3 + o));
+        LW_LOAD_WORDS(o);
         for (int c = 0; c < cols - full * n; c++) {
             const float *t0 = tg + ELEM * (size_t)c;
             const __m128i cnt = _mm_cvtsi32_si128(svx_lw_bitpos(bits, c));

@@ -526,6 +526,21 @@ static int word_errors(const char *hyp, const char *ref, int *n_ref)
  * this bound guards against regressions and the count is printed. */
 #define SAMPLES_MAX_WER 0.25
 
+/* Up to cap samples of an audio file at rate into x; returns how many, or -1
+ * if it cannot be opened. */
+static long read_audio(const char *path, int rate, float *x, size_t cap)
+{
+    svx_audio_reader *rd;
+    if (svx_audio_open_file(path, rate, &rd) < 0)
+        return -1;
+    size_t n = 0;
+    long r;
+    while (n < cap && (r = svx_audio_read(rd, x + n, cap - n)) > 0)
+        n += (size_t)r;
+    svx_audio_close(rd);
+    return (long)n;
+}
+
 /* The bundled model, or NULL (the test says it is skipped and why). */
 static svx_model *bundled_model(void)
 {
@@ -565,16 +580,12 @@ static void test_stream_bundled_model_samples(void)
             continue;
         char path[300];
         snprintf(path, sizeof path, "samples/%s", file);
-        svx_audio_reader *rd;
-        if (svx_audio_open_file(path, fp->sample_rate_hz, &rd) < 0) {
+        const long n_read = read_audio(path, fp->sample_rate_hz, pcm, MAX_SAMPLES);
+        if (n_read < 0) {
             CU_FAIL("sample unreadable");
             continue;
         }
-        size_t n = 0;
-        long k;
-        while (n < MAX_SAMPLES && (k = svx_audio_read(rd, pcm + n, MAX_SAMPLES - n)) > 0)
-            n += (size_t)k;
-        svx_audio_close(rd);
+        const size_t n = (size_t)n_read;
         svx_stream_reset(s);
         push_chunks(s, pcm, n, 4096);
         svx_stream_flush(s);
@@ -682,14 +693,10 @@ static void test_stream_pauses_pieces(void)
     for (int i = 0; i < NP; i++) {
         piece[i] = calloc(MAXP, sizeof(float));
         CU_ASSERT_PTR_NOT_NULL_FATAL(piece[i]);
-        svx_audio_reader *rd;
-        CU_ASSERT_EQUAL_FATAL(svx_audio_open_file(files[i], fp->sample_rate_hz, &rd), SVX_OK);
-        size_t n = RATE / 2;
-        long r;
-        while (n < MAXP - RATE && (r = svx_audio_read(rd, piece[i] + n, MAXP - RATE - n)) > 0)
-            n += (size_t)r;
-        svx_audio_close(rd);
-        n += RATE / 2;
+        const long n_read = read_audio(files[i], fp->sample_rate_hz, piece[i] + RATE / 2,
+                                       MAXP - RATE - RATE / 2);
+        CU_ASSERT_FATAL(n_read >= 0);
+        size_t n = RATE / 2 + (size_t)n_read + RATE / 2;
         len[i] = (n + step - 1) / step * step;
     }
     for (int j = 0; j < NL; j++)
@@ -865,13 +872,9 @@ static void test_stream_pause_end_reference(void)
     int n_cases = 0, n_same = 0;
     for (int fi = 0; fi < 4; fi++)
         for (int snr = 10; snr <= 30; snr += 10) {
-            svx_audio_reader *rd;
-            CU_ASSERT_EQUAL_FATAL(svx_audio_open_file(files[fi], fp->sample_rate_hz, &rd), SVX_OK);
-            size_t n = 0;
-            long r;
-            while (n < cap && (r = svx_audio_read(rd, x + n, cap - n)) > 0)
-                n += (size_t)r;
-            svx_audio_close(rd);
+            const long n_read = read_audio(files[fi], fp->sample_rate_hz, x, cap);
+            CU_ASSERT_FATAL(n_read >= 0);
+            const size_t n = (size_t)n_read;
             double p = 0;
             for (size_t i = 0; i < n; i++)
                 p += (double)x[i] * x[i];

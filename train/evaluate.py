@@ -139,7 +139,8 @@ def greedy_error_rates(model, items):
 
 # The stream's pause thresholds (decoder/stream.c): a frame is silent when its
 # blank probability is >= enter_blank, and 0.5 s of silent frames is a pause
-# (the model's recurrent state restarts); a pause ends below exit_blank. How
+# (the keyword search restarts; at its end the model state is rebuilt from the
+# last 0.4 s of input); a pause ends at a frame below exit_blank. How
 # sure of blank a model is in silence depends on its training (the third
 # default model had 0.99 of blank in 98 % of its noise frames, a model with one
 # more QAT epoch only 0.984), so the trainer measures it: the non-blank mass of
@@ -160,7 +161,7 @@ def pause_thresholds(model, silence_feats, skip_frames=4):
     computed on the convolution's zero padding, are left out)."""
     items = [{"feats": np.asarray(f, np.float32), "text": ""} for f in silence_feats]
     nb = [1.0 - np.exp(lp[skip_frames:, 0].double().numpy()) for lp in logprobs(model, items)]
-    nb = np.concatenate([v for v in nb if len(v)] or [np.zeros(0)])
+    nb = np.concatenate(nb) if nb else np.zeros(0)
     if not len(nb):
         raise ValueError("pause_thresholds: no silence frames")
     p = float(np.percentile(nb, PAUSE_PERCENTILE))
