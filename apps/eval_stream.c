@@ -1,9 +1,15 @@
 /* shiftvox eval --stream: keyword spotting over one long signal made of the
  * clips placed with random gaps on background noise at random SNR, run
- * through svx_stream in SVX_DECODE_KWS mode at the highest sensitivity so
- * every candidate event is seen; thresholds are then swept over the event
- * scores: false rejection rate (keyword clips with no matching event) and
- * false alarms per hour (events matching no placed clip of their keyword). */
+ * through svx_stream in SVX_DECODE_KWS mode with every keyword listed once
+ * per swept threshold (0.02 .. 0.98 in steps of 0.01): each entry detects
+ * exactly as a stream running at that one threshold would, refractory
+ * period included, so the sweep's false rejection rate (keyword clips with
+ * no matching event) and false alarms per hour (events matching no placed
+ * clip of their keyword) are those of real operating points. (Filtering the
+ * events of one run at the lowest threshold by score is not: there a weak
+ * early peak fires and its refractory period hides the real keyword that
+ * follows.) The model and the pause logic run once; only the keyword search
+ * is repeated per threshold. */
 #include <errno.h>
 #include <stdint.h>
 #include <math.h>
@@ -19,18 +25,31 @@
 /* Streaming keyword spotting                                                */
 /* ------------------------------------------------------------------------- */
 
+/* Swept thresholds: level l is threshold (THR_LO + l) / 100, over the range
+ * svx_kws_threshold maps sensitivities to (0.02 .. 0.98). */
+#define THR_LO 2
+#define N_THR 97
+#define THR_REPORT 48 /* level of threshold 0.50 */
+
+static double thr_of(int l) { return (THR_LO + l) / 100.0; }
+
+typedef struct {
+    float score;          /* best matching event's score, -1 if none */
+    float emit_s, end_s;  /* when that event was emitted, where it ends */
+} detection;
+
 typedef struct {
     int clip;             /* index in the set */
     int keyword;          /* index in the keyword list, -1 for a distractor */
     double start_s, end_s;        /* where the clip was placed */
     double word_start_s, word_end_s; /* its speech (energy within 35 dB of its peak) */
     double snr_db;
-    float best_score;     /* best matching event's score, -1 if none */
-    double best_emit_s, best_end_s;
+    detection *det;       /* [N_THR] per swept threshold */
 } placed;
 
 typedef struct {
-    int keyword;
+    int keyword;          /* index in the keyword list */
+    int level;            /* swept threshold the event was detected at */
     double start_s, end_s, emit_s;
     float score;
     int match;            /* index in placed[], -1: a false alarm */
@@ -89,7 +108,8 @@ static int collect_events(stream_run *sr)
             sr->cap_ev = nc;
         }
         event_rec *r = &sr->ev[sr->n_ev++];
-        r->keyword = kw_index(sr, e.keyword);
+        r->keyword = e.index / N_THR;
+        r->level = e.index % N_THR;
         r->start_s = e.start_s;
         r->end_s = e.end_s;
         r->emit_s = svx_stream_audio_seconds(sr->st);
@@ -161,8 +181,6 @@ static void bed_add(noise_bed *b, float *out, size_t n, double gain)
     }
 }
 
-#define N_THR 101 /* score thresholds 0.00, 0.01, ..., 1.00 */
-
 int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *set)
 {
     const int rate = svx_model_frontend(model)->sample_rate_hz;
@@ -178,21 +196,22 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     sr.kw = svx_keyword_list_items(kl);
     sr.n_kw = svx_keyword_list_count(kl);
     sr.rate = rate;
-    /* Every keyword at the highest sensitivity: the sweep below decides. */
-    svx_keyword *kws = calloc((size_t)sr.n_kw, sizeof *kws);
+    /* Every keyword once per swept threshold: entry k * N_THR + l. */
+    svx_keyword *kws = calloc((size_t)sr.n_kw * N_THR, sizeof *kws);
     if (!kws) {
         svx_keyword_list_destroy(kl);
         return 1;
     }
-    for (int k = 0; k < sr.n_kw; k++) {
-        kws[k].word = sr.kw[k].word;
-        kws[k].sensitivity = 1.0f;
-    }
+    for (int k = 0; k < sr.n_kw; k++)
+        for (int l = 0; l < N_THR; l++) {
+            kws[k * N_THR + l].word = sr.kw[k].word;
+            kws[k * N_THR + l].sensitivity = (float)(1.0 - thr_of(l));
+        }
     svx_stream_config cfg;
     svx_stream_config_default(&cfg);
     cfg.mode = SVX_DECODE_KWS;
     cfg.keywords = kws;
-    cfg.n_keywords = sr.n_kw;
+    cfg.n_keywords = sr.n_kw * N_THR;
     if (o->refractory >= 0)
         cfg.refractory_s = o->refractory;
     rc = svx_stream_create(model, &cfg, &sr.st);
@@ -213,6 +232,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
      * bed between clips is already noise). */
     int *order = malloc((size_t)(set->n_clips ? set->n_clips : 1) * sizeof *order);
     placed *pl = calloc((size_t)(set->n_clips ? set->n_clips : 1), sizeof *pl);
+    detection *det_pool = malloc((size_t)(set->n_clips ? set->n_clips : 1) * N_THR * sizeof *det_pool);
     int n_order = 0, n_failed = 0;
     for (int i = 0; order && i < set->n_clips; i++)
         if (strcmp(set->clips[i].label12, EVAL_SILENCE))
@@ -236,7 +256,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     int n_placed = 0, n_targets = 0;
     double last_gain = 0.01;
     double t0 = eval_now_s();
-    int ok = order && pl;
+    int ok = order && pl && det_pool;
     for (int oi = 0; ok && oi < n_order; oi++) {
         const eval_clip *c = &set->clips[order[oi]];
         float *pcm = NULL;
@@ -279,7 +299,9 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
         p->word_start_s = p->start_s + (double)w0 / rate;
         p->word_end_s = p->start_s + (double)w1 / rate;
         p->snr_db = snr;
-        p->best_score = -1;
+        p->det = det_pool + (size_t)(n_placed - 1) * N_THR;
+        for (int l = 0; l < N_THR; l++)
+            p->det[l].score = -1.0f;
         n_targets += p->keyword >= 0;
         free(pcm);
         if (push_audio(&sr, buf, total) < 0) {
@@ -348,10 +370,11 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
         for (int k = last; k >= 0 && pl[k].end_s + slack >= ev->end_s; k--) {
             if (pl[k].keyword == ev->keyword) {
                 ev->match = k;
-                if (ev->score > pl[k].best_score) {
-                    pl[k].best_score = ev->score;
-                    pl[k].best_emit_s = ev->emit_s;
-                    pl[k].best_end_s = ev->end_s;
+                detection *d = &pl[k].det[ev->level];
+                if (ev->score > d->score) {
+                    d->score = ev->score;
+                    d->emit_s = (float)ev->emit_s;
+                    d->end_s = (float)ev->end_s;
                 }
                 break;
             }
@@ -361,12 +384,11 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     double frr[N_THR], fa_h[N_THR];
     long n_fa[N_THR], n_hit[N_THR];
     for (int t = 0; t < N_THR; t++) {
-        double thr = t / 100.0;
         long hits = 0, fas = 0;
         for (int k = 0; k < n_placed; k++)
-            hits += pl[k].keyword >= 0 && pl[k].best_score >= 0 && pl[k].best_score >= (float)thr;
+            hits += pl[k].keyword >= 0 && pl[k].det[t].score >= 0;
         for (int e = 0; e < sr.n_ev; e++)
-            fas += sr.ev[e].match < 0 && sr.ev[e].score >= (float)thr;
+            fas += sr.ev[e].level == t && sr.ev[e].match < 0;
         n_hit[t] = hits;
         n_fa[t] = fas;
         frr[t] = n_targets ? 1.0 - (double)hits / n_targets : NAN;
@@ -378,12 +400,19 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             t_star = t;
             break;
         }
-    double thr_star = t_star >= 0 ? t_star / 100.0 : NAN;
+    double thr_star = t_star >= 0 ? thr_of(t_star) : NAN;
 
     /* Per-keyword rates and latencies are given at the threshold that meets
      * the target, or, when none does, at 0.50 (the middle of the score range). */
-    const int t_rep = t_star >= 0 ? t_star : 50;
-    const double thr_rep = t_rep / 100.0;
+    const int t_rep = t_star >= 0 ? t_star : THR_REPORT;
+    const double thr_rep = thr_of(t_rep);
+    int n_ev_rep = 0;
+    for (int e = 0; e < sr.n_ev; e++)
+        n_ev_rep += sr.ev[e].level == t_rep;
+    const uint64_t n_dropped = svx_stream_dropped_events(sr.st);
+    if (n_dropped)
+        fprintf(stderr, "shiftvox eval: %llu keyword events were lost (event queue full)\n",
+                (unsigned long long)n_dropped);
 
     /* Latencies of the detections kept at that threshold (each keyword clip's
      * best-scoring matching event). */
@@ -391,9 +420,9 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     double *lat_end = malloc((size_t)(n_placed ? n_placed : 1) * sizeof(double));
     int n_lat = 0;
     for (int k = 0; lat_emit && lat_end && k < n_placed; k++)
-        if (pl[k].keyword >= 0 && pl[k].best_score >= (float)thr_rep) {
-            lat_emit[n_lat] = pl[k].best_emit_s - pl[k].word_end_s;
-            lat_end[n_lat] = pl[k].best_end_s - pl[k].word_end_s;
+        if (pl[k].keyword >= 0 && pl[k].det[t_rep].score >= 0) {
+            lat_emit[n_lat] = pl[k].det[t_rep].emit_s - pl[k].word_end_s;
+            lat_end[n_lat] = pl[k].det[t_rep].end_s - pl[k].word_end_s;
             n_lat++;
         }
     if (n_lat) {
@@ -405,28 +434,29 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     printf("%s (layout %s): streaming keyword spotting, %d keywords\n", o->input,
            eval_layout_name(set->layout), sr.n_kw);
     printf("signal: %.1f s (%.3f h), %d clips placed (%d keyword clips, %d other words), %d failed,\n"
-           "        gaps %.1f-%.1f s, SNR %.0f-%.0f dB, seed %llu; %d events, %llu pauses; %.1f s "
+           "        gaps %.1f-%.1f s, SNR %.0f-%.0f dB, seed %llu; %d events at %.2f, %llu pauses; %.1f s "
            "(%.0fx real time)\n\n",
            audio_s, hours, n_placed, n_targets, n_placed - n_targets, n_failed, o->gap_min, o->gap_max,
-           o->snr_min, o->snr_max, (unsigned long long)o->seed, sr.n_ev,
+           o->snr_min, o->snr_max, (unsigned long long)o->seed, n_ev_rep, thr_rep,
            (unsigned long long)svx_stream_pauses(sr.st), seconds, seconds > 0 ? audio_s / seconds : 0.0);
     printf("%9s %8s %10s %8s\n", "threshold", "FRR", "FA/hour", "FAs");
-    for (int t = 0; t < N_THR; t += 5)
-        printf("%9.2f %7.2f%% %10.2f %8ld\n", t / 100.0, 100.0 * frr[t], fa_h[t], n_fa[t]);
+    for (int t = 0; t < N_THR; t++)
+        if ((THR_LO + t) % 5 == 0 || t == 0 || t == N_THR - 1)
+            printf("%9.2f %7.2f%% %10.2f %8ld\n", thr_of(t), 100.0 * frr[t], fa_h[t], n_fa[t]);
     if (t_star >= 0)
         printf("\nat <= %.2f false alarms/hour: threshold %.2f, false rejection %.2f%% (%ld of %d "
                "keyword clips detected), %.2f FA/h\n",
                o->target_fa, thr_star, 100.0 * frr[t_star], n_hit[t_star], n_targets, fa_h[t_star]);
     else
-        printf("\nno threshold gives <= %.2f false alarms/hour (fewest: %.2f FA/h at 1.00, FRR %.2f%%)\n",
-               o->target_fa, fa_h[N_THR - 1], 100.0 * frr[N_THR - 1]);
+        printf("\nno threshold gives <= %.2f false alarms/hour (fewest: %.2f FA/h at %.2f, FRR %.2f%%)\n",
+               o->target_fa, fa_h[N_THR - 1], thr_of(N_THR - 1), 100.0 * frr[N_THR - 1]);
     printf("per keyword FRR at %.2f:", thr_rep);
     for (int k = 0; k < sr.n_kw; k++) {
         int tot = 0, hit = 0;
         for (int p = 0; p < n_placed; p++)
             if (pl[p].keyword == k) {
                 tot++;
-                hit += pl[p].best_score >= (float)thr_rep;
+                hit += pl[p].det[t_rep].score >= 0;
             }
         if (tot)
             printf(" %s %.1f%%", sr.kw[k].word, 100.0 * (1.0 - (double)hit / tot));
@@ -455,10 +485,10 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 eval_json_str(f, sr.kw[k].word);
             }
             fprintf(f, "],\n  \"audio_seconds\": %.3f,\n  \"hours\": %.6f,\n  \"n_placed\": %d,\n"
-                       "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n  \"n_pauses\": %llu,\n"
+                       "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n  \"n_dropped_events\": %llu,\n  \"n_pauses\": %llu,\n"
                        "  \"gap_s\": [%g, %g],\n  \"snr_db\": [%g, %g],\n  \"target_fa_per_hour\": %g,\n"
                        "  \"threshold\": ",
-                    audio_s, hours, n_placed, n_targets, n_failed, sr.n_ev,
+                    audio_s, hours, n_placed, n_targets, n_failed, n_ev_rep, (unsigned long long)n_dropped,
                     (unsigned long long)svx_stream_pauses(sr.st), o->gap_min, o->gap_max,
                     o->snr_min, o->snr_max, o->target_fa);
             eval_json_num(f, thr_star);
@@ -479,7 +509,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             eval_json_num(f, 1e3 * app_percentile(lat_end, n_lat, 0.9));
             fprintf(f, "},\n  \"sweep\": [\n");
             for (int t = 0; t < N_THR; t++) {
-                fprintf(f, "    {\"threshold\": %.2f, \"frr\": ", t / 100.0);
+                fprintf(f, "    {\"threshold\": %.2f, \"frr\": ", thr_of(t));
                 eval_json_num(f, frr[t]);
                 fprintf(f, ", \"fa_per_hour\": ");
                 eval_json_num(f, fa_h[t]);
@@ -496,18 +526,23 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 fprintf(f, ", \"keyword\": %s, \"start\": %.3f, \"end\": %.3f, \"word_end\": %.3f, "
                            "\"snr_db\": %.1f, \"best_score\": ",
                         p->keyword >= 0 ? "true" : "false", p->start_s, p->end_s, p->word_end_s, p->snr_db);
-                eval_json_num(f, p->best_score >= 0 ? p->best_score : NAN);
-                fprintf(f, "}%s\n", k + 1 < n_placed ? "," : "");
+                eval_json_num(f, p->det[0].score >= 0 ? p->det[0].score : NAN);
+                fprintf(f, ", \"detected\": %s}%s\n", p->det[t_rep].score >= 0 ? "true" : "false",
+                        k + 1 < n_placed ? "," : "");
             }
+            /* The events of the report threshold (every threshold's would
+             * repeat most of them N_THR times). */
             fprintf(f, "  ],\n  \"events\": [\n");
-            for (int e = 0; e < sr.n_ev; e++) {
+            for (int e = 0, written = 0; e < sr.n_ev; e++) {
                 const event_rec *ev = &sr.ev[e];
+                if (ev->level != t_rep)
+                    continue;
                 fprintf(f, "    {\"keyword\": ");
                 eval_json_str(f, ev->keyword >= 0 ? sr.kw[ev->keyword].word : "?");
                 fprintf(f, ", \"start\": %.3f, \"end\": %.3f, \"emitted\": %.3f, \"score\": %.4f, "
                            "\"matched\": %s}%s\n",
                         ev->start_s, ev->end_s, ev->emit_s, (double)ev->score,
-                        ev->match >= 0 ? "true" : "false", e + 1 < sr.n_ev ? "," : "");
+                        ev->match >= 0 ? "true" : "false", ++written < n_ev_rep ? "," : "");
             }
             fprintf(f, "  ]\n}\n");
             if (fclose(f) != 0) {
@@ -532,7 +567,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
         } else {
             fprintf(f, "# threshold fa_per_hour frr_percent\n");
             for (int t = 0; t < N_THR; t++)
-                fprintf(f, "%.2f %.6g %.6g\n", t / 100.0, fa_h[t], 100.0 * frr[t]);
+                fprintf(f, "%.2f %.6g %.6g\n", thr_of(t), fa_h[t], 100.0 * frr[t]);
             fclose(f);
             /* Log false-alarm axis, as DET plots are usually drawn; a
              * threshold with no false alarm at all is drawn at the floor. */
@@ -554,7 +589,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 fprintf(g, "set label 'target %.2g FA/h: not reached' at graph 0.3, graph 0.93\n",
                         o->target_fa);
             fprintf(g, "plot '%s' using ($2 > %g ? $2 : %g):3 with linespoints pt 7 ps 0.5 "
-                       "title 'thresholds 0.00-1.00'\n", dat, floor_fa, floor_fa);
+                       "title 'thresholds %.2f-%.2f'\n", dat, floor_fa, floor_fa, thr_of(0), thr_of(N_THR - 1));
             fclose(g);
             if (eval_run_gnuplot(gp) == 0)
                 fprintf(stderr, "shiftvox eval: wrote %s\n", png);
@@ -565,6 +600,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     free(buf);
     free(order);
     free(pl);
+    free(det_pool);
     free(sr.ev);
     svx_stream_destroy(sr.st);
     free(kws);

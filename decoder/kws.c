@@ -317,6 +317,7 @@ static void emit(svx_kws *k, keyword *kw)
     ev->start_s = kw->cand_beg * k->p.frame_s;
     ev->end_s = (kw->cand_end + 1) * k->p.frame_s;
     ev->score = kw->cand_score;
+    ev->index = (int)(kw - k->kw);
 }
 
 /* One frame of the Viterbi recursion and the peak detector. real: 0 for the

@@ -12,6 +12,7 @@
 #define STREAM_CHUNK_FRAMES 32    /* feature frames computed per front-end call */
 #define STREAM_MAX_WORDS 4096
 #define STREAM_MAX_EVENTS 64
+#define STREAM_MAX_KEYWORDS 65536 /* entries, a word at several sensitivities counting once each */
 #define STREAM_MAX_BEAM 4096
 #define PAUSE_ENTER_BLANK 0.99     /* defaults for models whose metadata has no "pause" */
 #define PAUSE_EXIT_BLANK 0.9
@@ -90,6 +91,9 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
                         cfg->n_lexicon);
     if (cfg->mode == SVX_DECODE_KWS && (!cfg->keywords || cfg->n_keywords < 1))
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: keyword mode needs keywords");
+    if (cfg->mode == SVX_DECODE_KWS && cfg->n_keywords > STREAM_MAX_KEYWORDS)
+        return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: %d keywords, expected at most %d",
+                        cfg->n_keywords, STREAM_MAX_KEYWORDS);
     if (cfg->mode == SVX_DECODE_KWS && !(cfg->refractory_s >= 0.0 && cfg->refractory_s < 1e6))
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_stream_create: refractory_s %g, expected >= 0",
                         cfg->refractory_s);
@@ -168,7 +172,7 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
         svx_kws_params kp;
         svx_kws_params_default(&kp, s->frame_s);
         kp.refractory_s = cfg->refractory_s;
-        kp.max_events = STREAM_MAX_EVENTS;
+        kp.max_events = cfg->n_keywords > STREAM_MAX_EVENTS / 4 ? 4 * cfg->n_keywords : STREAM_MAX_EVENTS;
         rc = svx_kws_create(&tab, &kp, cfg->keywords, cfg->n_keywords, &s->kws);
     }
     if (rc < 0)

@@ -303,6 +303,8 @@ typedef struct {
     double start_s;
     double end_s;
     float score;             /* calibrated 0..1; fired when >= the keyword's threshold */
+    int index;               /* position of the keyword in the stream's keyword list
+                                (the same word may be listed at several sensitivities) */
 } svx_kws_event;
 
 typedef enum {
@@ -423,7 +425,8 @@ double svx_stream_audio_seconds(const svx_stream *s);
  * that the stream's word store (4096 words) never overflows; words not taken
  * before it is full are dropped oldest first. Returns how many were written. */
 int svx_stream_take_words(svx_stream *s, svx_word *out, int max_words);
-/* Keyword events lost because the event queue (64) was full, and final
+/* Keyword events lost because the event queue (64 events, or 4 per keyword
+ * when there are more than 16 keywords) was full, and final
  * words lost because nobody took them, since create/reset. */
 uint64_t svx_stream_dropped_events(const svx_stream *s);
 uint64_t svx_stream_dropped_words(const svx_stream *s);

@@ -203,6 +203,7 @@ static void test_kws_events_and_confusables(void)
     const int wb[3] = {b_yes, b_no, b_on}, we[3] = {e_yes, e_no, e_on};
     for (int i = 0; i < n && i < 3; i++) {
         CU_ASSERT_STRING_EQUAL(ev[i].keyword, want[i]);
+        CU_ASSERT_EQUAL(ev[i].index, i);   /* its place in the keyword list */
         TU_ASSERT_CLOSE(ev[i].start_s, wb[i] * FRAME_S, 1e-9);
         TU_ASSERT_CLOSE(ev[i].end_s, we[i] * FRAME_S, 1e-9);
         CU_ASSERT(ev[i].score > 0.99f);   /* the keyword is the best path */
