@@ -60,6 +60,8 @@ static void usage(FILE *f)
             "  --gap MIN,MAX        seconds of noise between clips (default 1,3)\n"
             "  --snr MIN,MAX        clip-to-noise ratio in dB (default 5,20)\n"
             "  --refractory S       seconds between events of one keyword (default: library's)\n"
+            "  --no-compete         keywords fire on their own (default: a keyword is dropped\n"
+            "                       where another keyword or vocabulary word explains it better)\n"
             "  --save-audio FILE    also write the generated signal (32-bit float WAV)\n",
             app_default_model());
 }
@@ -757,6 +759,8 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(a, "--snr")) {
             if (parse_range(a, v, -20, 80, &o.snr_min, &o.snr_max) < 0) return 2;
             i++;
+        } else if (!strcmp(a, "--no-compete")) {
+            o.no_compete = 1;
         } else if (!strcmp(a, "--refractory")) {
             if (app_parse_double(a, v, 0, 60, &o.refractory) < 0) return 2;
             i++;

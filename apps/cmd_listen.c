@@ -26,6 +26,9 @@ static void usage(FILE *f)
             "  -k, --keywords LIST    comma-separated keywords, 'word:0.7' sets a sensitivity\n"
             "  --keyword-file FILE    one keyword (or phrase) per line, optional sensitivity\n"
             "  -s, --sensitivity S    default sensitivity 0..1 (default 0.5; higher fires more)\n"
+            "  --no-compete           let every keyword fire on its own (default: a keyword is\n"
+            "                         dropped where another keyword or a word of the model's\n"
+            "                         vocabulary explains the audio better)\n"
             "  -d, --device D         capture device: index or part of its name (see 'devices')\n"
             "  -i, --input FILE|-     stream a file (or raw s16le stdin) instead of the microphone\n"
             "  --realtime             pace --input at real time (default: as fast as possible)\n"
@@ -68,7 +71,7 @@ int cmd_listen(int argc, char **argv)
     const char *model_path = NULL, *kw_csv = NULL, *kw_file = NULL, *device = NULL, *input = NULL;
     double sens = 0.5, max_seconds = 0;
     long raw_rate = 16000;
-    int json = 0, realtime = 0, force_integer = 0;
+    int json = 0, realtime = 0, force_integer = 0, compete = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -95,6 +98,8 @@ int cmd_listen(int argc, char **argv)
         } else if (!strcmp(a, "--seconds")) {
             if (app_parse_double(a, v, 0.01, 1e9, &max_seconds) < 0) return 2;
             i++;
+        } else if (!strcmp(a, "--no-compete")) {
+            compete = 0;
         } else if (!strcmp(a, "--realtime")) {
             realtime = 1;
         } else if (!strcmp(a, "--json")) {
@@ -130,6 +135,7 @@ int cmd_listen(int argc, char **argv)
     cfg.mode = SVX_DECODE_KWS;
     cfg.keywords = svx_keyword_list_items(kl);
     cfg.n_keywords = svx_keyword_list_count(kl);
+    cfg.kws_compete = compete;
     svx_stream *st;
     rc = svx_stream_create(model, &cfg, &st);
     if (rc < 0) {

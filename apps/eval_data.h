@@ -110,6 +110,7 @@ typedef struct {
     long limit;
     uint64_t seed;
     double target_fa, gap_min, gap_max, snr_min, snr_max, refractory;
+    int no_compete;
 } eval_opts;
 
 /* JSON string (escaped, quoted) and number (null when not finite). */

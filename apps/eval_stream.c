@@ -214,6 +214,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     cfg.n_keywords = sr.n_kw * N_THR;
     if (o->refractory >= 0)
         cfg.refractory_s = o->refractory;
+    cfg.kws_compete = !o->no_compete;
     rc = svx_stream_create(model, &cfg, &sr.st);
     if (rc < 0) {
         app_print_error("creating the keyword stream", rc);
@@ -434,10 +435,11 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     printf("%s (layout %s): streaming keyword spotting, %d keywords\n", o->input,
            eval_layout_name(set->layout), sr.n_kw);
     printf("signal: %.1f s (%.3f h), %d clips placed (%d keyword clips, %d other words), %d failed,\n"
-           "        gaps %.1f-%.1f s, SNR %.0f-%.0f dB, seed %llu; %d events at %.2f, %llu pauses; %.1f s "
+           "        gaps %.1f-%.1f s, SNR %.0f-%.0f dB, seed %llu; keyword competition %s;\n"
+           "        %d events at %.2f, %llu pauses; %.1f s "
            "(%.0fx real time)\n\n",
            audio_s, hours, n_placed, n_targets, n_placed - n_targets, n_failed, o->gap_min, o->gap_max,
-           o->snr_min, o->snr_max, (unsigned long long)o->seed, n_ev_rep, thr_rep,
+           o->snr_min, o->snr_max, (unsigned long long)o->seed, o->no_compete ? "off" : "on", n_ev_rep, thr_rep,
            (unsigned long long)svx_stream_pauses(sr.st), seconds, seconds > 0 ? audio_s / seconds : 0.0);
     printf("%9s %8s %10s %8s\n", "threshold", "FRR", "FA/hour", "FAs");
     for (int t = 0; t < N_THR; t++)
@@ -486,10 +488,11 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             }
             fprintf(f, "],\n  \"audio_seconds\": %.3f,\n  \"hours\": %.6f,\n  \"n_placed\": %d,\n"
                        "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n  \"n_dropped_events\": %llu,\n  \"n_pauses\": %llu,\n"
-                       "  \"gap_s\": [%g, %g],\n  \"snr_db\": [%g, %g],\n  \"target_fa_per_hour\": %g,\n"
+                       "  \"keyword_competition\": %s,\n  \"gap_s\": [%g, %g],\n  \"snr_db\": [%g, %g],\n  \"target_fa_per_hour\": %g,\n"
                        "  \"threshold\": ",
                     audio_s, hours, n_placed, n_targets, n_failed, n_ev_rep, (unsigned long long)n_dropped,
-                    (unsigned long long)svx_stream_pauses(sr.st), o->gap_min, o->gap_max,
+                    (unsigned long long)svx_stream_pauses(sr.st), o->no_compete ? "false" : "true",
+                    o->gap_min, o->gap_max,
                     o->snr_min, o->snr_max, o->target_fa);
             eval_json_num(f, thr_star);
             fprintf(f, ",\n  \"frr_at_threshold\": ");

@@ -163,9 +163,10 @@ const svx_wordq *svx_beam_queue(const svx_beam *b);
 
 /* ---- Keyword spotter ------------------------------------------------------ */
 /* For each keyword a Viterbi recursion over the state chain
- *   B{c,} k+ (_* e+)(_* y+) B{c}
- * where B is a boundary frame (blank or space), c = context frames
- * (context_s rounded, at least 1), k e y the keyword's symbols (a blank is
+ *   B{l,} k+ (_* e+)(_* y+) B{c}
+ * where B is a boundary frame (blank or space), l and c = leading and
+ * trailing context frames (lead_context_s and context_s rounded, at least 1),
+ * k e y the keyword's symbols (a blank is
  * required between equal neighbours; a space inside a phrase is optional),
  * and the chain may start at any frame (frames before the stream count as
  * boundary). Each frame's emission is scored against the best symbol of that
@@ -177,10 +178,21 @@ const svx_wordq *svx_beam_queue(const svx_beam *b);
  * the best path with silence around it.
  *
  * The trailing context makes "on" not fire inside "one"; the leading context
- * makes "no" not fire inside "know". An event fires at the frame after the
- * score peaks above the keyword's threshold (about c + 1 frames after the
- * word's last symbol), unless it overlaps or is within refractory_s of the
- * previous event of that keyword.
+ * (lead_context_s, longer: CTC letters inside a word are often several blank
+ * frames apart, as the "d" and "o" of "down") makes "no" not fire inside
+ * "know". An event fires at the frame after the score peaks above the
+ * keyword's threshold (about c + 1 frames after the word's last symbol),
+ * unless it overlaps or is within refractory_s of the previous event of that
+ * keyword.
+ *
+ * Competition (compete = 1): rival words and the other keywords run the same
+ * recursion without firing; a keyword's peak is dropped, silently and with no
+ * refractory period, when another word's lexical score D + b * n_symbols
+ * (b = length_bonus, the log-domain length prior the classifier also uses)
+ * was higher at one of the last 16 frames on a path covering at least half
+ * of the shorter of the two spans: "on" does not fire where "down" or "off"
+ * explain the audio better. It looks only at frames already seen, so it adds
+ * no latency.
  * Sensitivity s in [0, 1] maps to threshold 1 - s clamped to [0.02, 0.98]. */
 
 typedef struct svx_kws svx_kws;
@@ -188,8 +200,13 @@ typedef struct svx_kws svx_kws;
 typedef struct {
     double frame_s;
     double refractory_s;          /* 1.0 */
-    double context_s;             /* 0.1 */
+    double context_s;             /* trailing context c, 0.1 */
+    double lead_context_s;        /* leading context, 0.2 */
     int max_events;               /* queue capacity, 64 */
+    int compete;                  /* 1: competition (below); 0 (default): none */
+    const char *const *rivals;    /* with compete: words keywords compete with besides */
+    int n_rivals;                 /*   each other (duplicates of keywords are skipped) */
+    double length_bonus;          /* b of the lexical score, 1.0 */
 } svx_kws_params;
 
 void svx_kws_params_default(svx_kws_params *p, double frame_s);

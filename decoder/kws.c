@@ -10,6 +10,7 @@
 
 #define KWS_BOUNDARY (-2)         /* state symbol: blank or space */
 #define KWS_MAX_PREDS 4
+#define KWS_RING 16               /* frames of scores kept per chain for competition */
 
 typedef struct {
     int32_t sym;                  /* symbol index or KWS_BOUNDARY */
@@ -38,15 +39,27 @@ typedef struct {
     int32_t cand_beg, cand_end;
     int has_event;
     int32_t ev_end;               /* end frame of the previous event */
+    /* competition */
+    int rival;                    /* a word keywords compete with: never fires */
+    int word;                     /* index of the first chain with the same text */
+    float ring_ls[KWS_RING];      /* score ln per step (raw / n_labels), by step % KWS_RING */
+    int32_t ring_beg[KWS_RING], ring_end[KWS_RING];
 } keyword;
 
 struct svx_kws {
     svx_symtab tab;
     svx_kws_params p;
-    int ctx;                      /* context frames */
+    int ctx;                      /* trailing context frames */
+    int lead;                     /* leading context frames */
     int refractory_frames;
-    int n_kw;
+    int n_kw;                     /* keywords: kw[0 .. n_kw-1] */
+    int n_chain;                  /* keywords and rivals: kw[n_kw .. n_chain-1] */
     keyword *kw;
+    int compete;
+    float bonus;
+    uint64_t n_steps;             /* recursion steps, virtual flush frames included */
+    uint64_t ring_from;           /* first step whose scores count (after a restart) */
+    uint64_t suppressed;          /* candidates another word explained better */
     kstate *state_pool;
     double *d_pool;
     int32_t *i_pool;
@@ -63,7 +76,12 @@ void svx_kws_params_default(svx_kws_params *p, double frame_s)
     p->frame_s = frame_s;
     p->refractory_s = 1.0;
     p->context_s = 0.1;
+    p->lead_context_s = 0.2;
     p->max_events = 64;
+    p->compete = 0;
+    p->length_bonus = 1.0;
+    p->rivals = NULL;
+    p->n_rivals = 0;
 }
 
 float svx_kws_threshold(float sensitivity)
@@ -102,16 +120,16 @@ static int normalise(const char *in, char *out, size_t cap)
 static int build_states(const svx_kws *k, const int *ids, int n, kstate *st, int *n_states,
                         int *final_state, int *n_labels)
 {
-    const int ctx = k->ctx;
+    const int ctx = k->ctx, lead = k->lead;
     int ns = 0;
-    /* leading context L0..L(ctx-1) */
-    for (int j = 0; j < ctx; j++) {
+    /* leading context L0..L(lead-1) */
+    for (int j = 0; j < lead; j++) {
         kstate s = {KWS_BOUNDARY, 0, {0}, 0, 0, 0, 0};
         if (j == 0)
             s.entry = 1;
         else
             s.preds[s.n_preds++] = ns - 1;
-        if (j == ctx - 1)
+        if (j == lead - 1)
             s.self_loop = 1;
         st[ns++] = s;
     }
@@ -167,7 +185,8 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
     if (!out)
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_kws_create: out is NULL");
     *out = NULL;
-    if (!t || !p || !(p->frame_s > 0) || !(p->refractory_s >= 0) || !(p->context_s >= 0) ||
+    if (!t || !p || !(p->frame_s > 0) || !(p->refractory_s >= 0) || !(p->context_s >= 0) || !(p->lead_context_s >= 0) ||
+        !(p->length_bonus >= 0 && p->length_bonus < 100) ||
         p->max_events < 1)
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_kws_create: bad parameters");
     if (!keywords || n_keywords < 1)
@@ -181,11 +200,22 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
     k->ctx = (int)lround(p->context_s / p->frame_s);
     if (k->ctx < 1)
         k->ctx = 1;
+    k->lead = (int)lround(p->lead_context_s / p->frame_s);
+    if (k->lead < 1)
+        k->lead = 1;
     k->refractory_frames = (int)lround(p->refractory_s / p->frame_s);
     k->n_kw = n_keywords;
-    k->kw = calloc((size_t)n_keywords, sizeof *k->kw);
-    const size_t max_states = 2 * (size_t)SVX_DEC_MAX_WORD_BYTES + 2 * (size_t)k->ctx;
-    const size_t S = max_states * (size_t)n_keywords;
+    k->compete = p->compete != 0;
+    k->bonus = (float)p->length_bonus;
+    if (p->n_rivals < 0 || (p->n_rivals > 0 && !p->rivals) || p->n_rivals > 65536 - n_keywords) {
+        rc = svx_fail(SVX_ERR_INVALID_ARG, "svx_kws_create: %d rival words", p->n_rivals);
+        free(k);
+        return rc;
+    }
+    const int max_chain = n_keywords + (k->compete ? p->n_rivals : 0);
+    k->kw = calloc((size_t)max_chain, sizeof *k->kw);
+    const size_t max_states = 2 * (size_t)SVX_DEC_MAX_WORD_BYTES + (size_t)k->ctx + (size_t)k->lead;
+    const size_t S = max_states * (size_t)max_chain;
     k->state_pool = calloc(S, sizeof *k->state_pool);
     k->d_pool = calloc(2 * S, sizeof *k->d_pool);
     k->i_pool = calloc(4 * S, sizeof *k->i_pool);
@@ -198,26 +228,41 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
     k->virt[0] = 0.0f;
     for (int i = 1; i < t->n_symbols; i++)
         k->virt[i] = -INFINITY;
-    for (int i = 0; i < n_keywords; i++) {
-        keyword *kw = &k->kw[i];
-        const svx_keyword *in = &keywords[i];
-        if (!in->word) {
-            rc = svx_fail(SVX_ERR_INVALID_ARG, "svx_kws_create: keyword %d is NULL", i);
+    k->n_chain = 0;
+    for (int i = 0; i < max_chain; i++) {
+        keyword *kw = &k->kw[k->n_chain];
+        const int rival = i >= n_keywords;
+        const char *word = rival ? p->rivals[i - n_keywords] : keywords[i].word;
+        const char *what = rival ? "rival word" : "keyword";
+        if (!word) {
+            rc = svx_fail(SVX_ERR_INVALID_ARG, "svx_kws_create: %s %d is NULL", what,
+                          rival ? i - n_keywords : i);
             goto fail;
         }
-        if (!(in->sensitivity >= 0.0f && in->sensitivity <= 1.0f)) {
+        if (!rival && !(keywords[i].sensitivity >= 0.0f && keywords[i].sensitivity <= 1.0f)) {
             rc = svx_fail(SVX_ERR_INVALID_ARG, "keyword \"%s\": sensitivity %g, expected 0..1",
-                          in->word, (double)in->sensitivity);
+                          word, (double)keywords[i].sensitivity);
             goto fail;
         }
-        if (normalise(in->word, kw->text, sizeof kw->text) < 0) {
-            rc = svx_fail(SVX_ERR_KEYWORD, "keyword \"%.40s...\" is longer than %d bytes",
-                          in->word, SVX_DEC_MAX_WORD_BYTES);
+        if (normalise(word, kw->text, sizeof kw->text) < 0) {
+            rc = svx_fail(SVX_ERR_KEYWORD, "%s \"%.40s...\" is longer than %d bytes", what, word,
+                          SVX_DEC_MAX_WORD_BYTES);
             goto fail;
         }
         if (!kw->text[0]) {
-            rc = svx_fail(SVX_ERR_KEYWORD, "keyword %d is empty", i);
+            rc = svx_fail(SVX_ERR_KEYWORD, "%s %d is empty", what, rival ? i - n_keywords : i);
             goto fail;
+        }
+        kw->rival = rival;
+        kw->word = k->n_chain;
+        for (int j = 0; j < k->n_chain; j++)
+            if (!strcmp(k->kw[j].text, kw->text)) {
+                kw->word = j;
+                break;
+            }
+        if (rival && kw->word != k->n_chain) {
+            memset(kw, 0, sizeof *kw);   /* a keyword or an earlier rival already */
+            continue;
         }
         /* A model without a space symbol spells phrases without spaces. */
         char spelled[SVX_DEC_MAX_WORD_BYTES + 1];
@@ -227,16 +272,17 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
                 spelled[m++] = *c;
         spelled[m] = '\0';
         int ids[SVX_DEC_MAX_WORD_BYTES];
-        int n = svx_symtab_spell(t, spelled, ids, SVX_DEC_MAX_WORD_BYTES, "keyword");
+        int n = svx_symtab_spell(t, spelled, ids, SVX_DEC_MAX_WORD_BYTES, what);
         if (n < 0) {
             rc = n;
             goto fail;
         }
-        kw->threshold = svx_kws_threshold(in->sensitivity);
-        kw->st = k->state_pool + (size_t)i * max_states;
-        kw->d = k->d_pool + (size_t)i * 2 * max_states;
+        const size_t c = (size_t)k->n_chain++;
+        kw->threshold = rival ? INFINITY : svx_kws_threshold(keywords[i].sensitivity);
+        kw->st = k->state_pool + c * max_states;
+        kw->d = k->d_pool + c * 2 * max_states;
         kw->d_new = kw->d + max_states;
-        kw->beg = k->i_pool + (size_t)i * 4 * max_states;
+        kw->beg = k->i_pool + c * 4 * max_states;
         kw->beg_new = kw->beg + max_states;
         kw->end = kw->beg_new + max_states;
         kw->end_new = kw->end + max_states;
@@ -265,12 +311,12 @@ void svx_kws_destroy(svx_kws *k)
 
 void svx_kws_reset(svx_kws *k)
 {
-    for (int i = 0; i < k->n_kw; i++) {
+    for (int i = 0; i < k->n_chain; i++) {
         keyword *kw = &k->kw[i];
         /* Before the stream every leading-context state is reached with
          * score 0: frames before the start count as boundary. */
         for (int s = 0; s < kw->n_states; s++) {
-            kw->d[s] = s < k->ctx ? 0.0 : -INFINITY;
+            kw->d[s] = s < k->lead ? 0.0 : -INFINITY;
             kw->beg[s] = kw->end[s] = 0;
         }
         kw->raw = -INFINITY;
@@ -279,7 +325,9 @@ void svx_kws_reset(svx_kws *k)
     }
     k->ev_head = k->ev_n = 0;
     k->dropped = 0;
+    k->suppressed = 0;
     k->t = 0;
+    k->n_steps = k->ring_from = 0;
     k->flushed = 0;
 }
 
@@ -287,12 +335,14 @@ static void emit(svx_kws *k, keyword *kw);
 
 void svx_kws_restart(svx_kws *k)
 {
-    for (int i = 0; i < k->n_kw; i++) {
+    for (int i = 0; i < k->n_kw; i++)
+        if (k->kw[i].cand)
+            emit(k, &k->kw[i]);
+    k->ring_from = k->n_steps;
+    for (int i = 0; i < k->n_chain; i++) {
         keyword *kw = &k->kw[i];
-        if (kw->cand)
-            emit(k, kw);
         for (int s = 0; s < kw->n_states; s++) {
-            kw->d[s] = s < k->ctx ? 0.0 : -INFINITY;
+            kw->d[s] = s < k->lead ? 0.0 : -INFINITY;
             kw->beg[s] = kw->end[s] = k->t;
         }
         kw->raw = -INFINITY;
@@ -300,9 +350,41 @@ void svx_kws_restart(svx_kws *k)
     }
 }
 
+/* Competition: another word (a keyword of other text or a rival) explains
+ * the candidate better when, at one of the last KWS_RING steps, its lexical
+ * score D + bonus * n_labels was higher and its path covers at least half of
+ * the shorter of the two spans. */
+static int beaten(const svx_kws *k, const keyword *kw)
+{
+    const float ls = (logf(kw->cand_score) + k->bonus) * (float)kw->n_labels;
+    const int32_t b = kw->cand_beg, e = kw->cand_end;
+    const uint64_t from = k->n_steps > KWS_RING ? k->n_steps - KWS_RING : 0;
+    const uint64_t first = from > k->ring_from ? from : k->ring_from;
+    for (int j = 0; j < k->n_chain; j++) {
+        const keyword *o = &k->kw[j];
+        if (o->word == kw->word)
+            continue;
+        for (uint64_t st = first; st < k->n_steps; st++) {
+            const int r = (int)(st % KWS_RING);
+            if (!(o->ring_ls[r] > ls))
+                continue;
+            const int32_t ob = o->ring_beg[r], oe = o->ring_end[r];
+            const int32_t ov = (oe < e ? oe : e) - (ob > b ? ob : b) + 1;
+            const int32_t shorter = (oe - ob < e - b ? oe - ob : e - b) + 1;
+            if (2 * ov >= shorter)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static void emit(svx_kws *k, keyword *kw)
 {
     kw->cand = 0;
+    if (k->compete && beaten(k, kw)) {
+        k->suppressed++;
+        return;
+    }
     kw->has_event = 1;
     kw->ev_end = kw->cand_end;
     if (k->ev_n == k->p.max_events) {
@@ -334,7 +416,8 @@ static void step(svx_kws *k, const float *lp, int real)
     if (k->tab.space >= 0 && lp[k->tab.space] > bnd)
         bnd = lp[k->tab.space];
     bnd -= mx;
-    for (int i = 0; i < k->n_kw; i++) {
+    const int r = (int)(k->n_steps % KWS_RING);
+    for (int i = 0; i < k->n_chain; i++) {
         keyword *kw = &k->kw[i];
         for (int s = 0; s < kw->n_states; s++) {
             const kstate *st = &kw->st[s];
@@ -371,6 +454,15 @@ static void step(svx_kws *k, const float *lp, int real)
 
         const int f = kw->final_state;
         kw->raw = kw->d[f];
+        kw->ring_ls[r] = (float)(kw->raw + k->bonus * kw->n_labels);
+        kw->ring_beg[r] = kw->beg[f];
+        kw->ring_end[r] = kw->end[f];
+    }
+    k->n_steps++;
+    /* Detection, once every chain has this frame's score. */
+    for (int i = 0; i < k->n_kw; i++) {
+        keyword *kw = &k->kw[i];
+        const int f = kw->final_state;
         float score = kw->raw == -INFINITY ? 0.0f : (float)exp(kw->raw / kw->n_labels);
         int32_t beg = kw->beg[f], end = kw->end[f];
         int eligible = kw->raw != -INFINITY && score >= kw->threshold &&

@@ -62,6 +62,7 @@ void svx_stream_config_default(svx_stream_config *cfg)
     cfg->keywords = NULL;
     cfg->n_keywords = 0;
     cfg->refractory_s = 1.0;
+    cfg->kws_compete = 1;
     cfg->silence_reset_s = 0.5;
 }
 
@@ -172,6 +173,14 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
         svx_kws_params kp;
         svx_kws_params_default(&kp, s->frame_s);
         kp.refractory_s = cfg->refractory_s;
+        kp.compete = cfg->kws_compete != 0;
+        if (cfg->lexicon) {
+            kp.rivals = cfg->lexicon;
+            kp.n_rivals = cfg->n_lexicon;
+        } else {
+            kp.rivals = svx_vocab_default;
+            kp.n_rivals = SVX_VOCAB_DEFAULT_SIZE;
+        }
         kp.max_events = cfg->n_keywords > STREAM_MAX_EVENTS / 4 ? 4 * cfg->n_keywords : STREAM_MAX_EVENTS;
         rc = svx_kws_create(&tab, &kp, cfg->keywords, cfg->n_keywords, &s->kws);
     }

@@ -321,11 +321,17 @@ typedef struct {
 typedef struct {
     svx_decode_mode mode;
     int beam_size;                 /* prefixes kept, 32 (1..4096) */
-    const char *const *lexicon;    /* allowed words; NULL: the model's vocabulary */
+    const char *const *lexicon;    /* allowed words; NULL: the model's vocabulary. KWS:
+                                      the rival words of kws_compete */
     int n_lexicon;
     const svx_keyword *keywords;   /* for SVX_DECODE_KWS */
     int n_keywords;
     double refractory_s;           /* KWS: minimum gap between events of one keyword, 1.0 */
+    int kws_compete;               /* KWS: 1 (default): a keyword's peak is dropped when
+                                      another keyword or a rival word (lexicon) explains
+                                      the same audio better (a higher CTC path score plus
+                                      one nat per symbol); "on" stays quiet in "down".
+                                      No added latency. 0: every keyword on its own */
     double silence_reset_s;        /* a pause: this long a run of output frames whose blank
                                       probability is >= the model's enter_blank (see
                                       svx_stream_pauses; 0.99 by default). In a pause the

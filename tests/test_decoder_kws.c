@@ -9,6 +9,17 @@
 
 #define FRAME_S 0.02
 
+static svx_kws *make_kws_p(const char *const *syms, int V, const svx_keyword *kw, int n,
+                           const svx_kws_params *p)
+{
+    svx_symtab tab;
+    CU_ASSERT_EQUAL_FATAL(svx_symtab_init(&tab, syms, V), SVX_OK);
+    svx_kws *k = NULL;
+    int rc = svx_kws_create(&tab, p, kw, n, &k);
+    CU_ASSERT_EQUAL_FATAL(rc, SVX_OK);
+    return k;
+}
+
 static svx_kws *make_kws(const char *const *syms, int V, const svx_keyword *kw, int n,
                          double context_s, double refractory_s, int max_events)
 {
@@ -39,8 +50,9 @@ static int match_optional_spaces(const int *L, int n_l, const int *kw, int n_kw,
     return n_l > 0 && L[0] == kw[0] && match_optional_spaces(L + 1, n_l - 1, kw + 1, n_kw - 1, space);
 }
 
-/* Is sigma (frames a..a+n-1) lead{>=ctx, or any if a == 0} kw tail{ctx}? */
-static int pattern_ok(const int *sg, int n, int a, const int *kw, int n_kw, int ctx, int space)
+/* Is sigma (frames a..a+n-1) lead{>=lead, or any if a == 0} kw tail{ctx}? */
+static int pattern_ok(const int *sg, int n, int a, const int *kw, int n_kw, int lead, int ctx,
+                      int space)
 {
     if (n < ctx + 1)
         return 0;
@@ -50,7 +62,7 @@ static int pattern_ok(const int *sg, int n, int a, const int *kw, int n_kw, int 
     int mid_end = n - ctx - 1, m = 0;
     while (m <= mid_end && is_bound(sg[m], space))
         m++;
-    if (m > mid_end || (m < ctx && a != 0))
+    if (m > mid_end || (m < lead && a != 0))
         return 0;
     if (sg[m] != kw[0] || sg[mid_end] != kw[n_kw - 1])
         return 0;
@@ -60,13 +72,14 @@ static int pattern_ok(const int *sg, int n, int a, const int *kw, int n_kw, int 
 }
 
 /* Best D over every start a <= t and every alignment of frames a..t. */
-static double brute_raw(const float *lp, int t, int V, const int *kw, int n_kw, int ctx, int space)
+static double brute_raw(const float *lp, int t, int V, const int *kw, int n_kw, int lead, int ctx,
+                        int space)
 {
     double best = -INFINITY;
     for (int a = 0; a <= t; a++) {
         int n = t - a + 1, sg[TDU_MAX_T] = {0};
         for (;;) {
-            if (pattern_ok(sg, n, a, kw, n_kw, ctx, space)) {
+            if (pattern_ok(sg, n, a, kw, n_kw, lead, ctx, space)) {
                 double d = 0;
                 for (int i = 0; i < n; i++) {
                     const float *row = lp + (a + i) * V;
@@ -98,8 +111,13 @@ static void test_kws_vs_brute_force(void)
     for (int i = 0; i < 6; i++)
         kw[i] = (svx_keyword){words[i], 0.5f};
     int n_bad = 0, n_cmp = 0;
-    for (int ctx = 1; ctx <= 2; ctx++) {
-        svx_kws *k = make_kws(tdu_small_syms, V, kw, 6, ctx * FRAME_S, 1.0, 64);
+    for (int cfg = 0; cfg < 4; cfg++) {
+        const int ctx = 1 + cfg % 2, lead = 1 + cfg / 2;
+        svx_kws_params p;
+        svx_kws_params_default(&p, FRAME_S);
+        p.context_s = ctx * FRAME_S;
+        p.lead_context_s = lead * FRAME_S;
+        svx_kws *k = make_kws_p(tdu_small_syms, V, kw, 6, &p);
         CU_ASSERT_EQUAL(svx_kws_context_frames(k), ctx);
         for (int trial = 0; trial < 25; trial++) {
             int T = 6;
@@ -109,15 +127,15 @@ static void test_kws_vs_brute_force(void)
             for (int t = 0; t < T; t++) {
                 svx_kws_push(k, lp + t * V);
                 for (int i = 0; i < 6; i++) {
-                    double want = brute_raw(lp, t, V, ids[i], lens[i], ctx, 1);
+                    double want = brute_raw(lp, t, V, ids[i], lens[i], lead, ctx, 1);
                     double got = svx_kws_raw_score(k, i);
                     n_cmp++;
                     int same = (want == -INFINITY && got == -INFINITY) ||
                                fabs(want - got) <= 1e-5 * (1 + fabs(want));
                     if (!same) {
                         if (n_bad++ < 5)
-                            printf("\n  ctx %d trial %d t %d keyword \"%s\": got %.6f, brute "
-                                   "force %.6f", ctx, trial, t, words[i], got, want);
+                            printf("\n  lead %d ctx %d trial %d t %d keyword \"%s\": got %.6f, "
+                                   "brute force %.6f", lead, ctx, trial, t, words[i], got, want);
                     }
                 }
             }
@@ -212,6 +230,82 @@ static void test_kws_events_and_confusables(void)
         CU_ASSERT(latency > 0 && latency <= 0.2);
     }
     svx_kws_destroy(k);
+    /* The same with competition against the vocabulary (it holds "go",
+     * "one", ...): the same three events. */
+    svx_kws_params p;
+    svx_kws_params_default(&p, FRAME_S);
+    p.compete = 1;
+    p.rivals = svx_vocabulary_default(&p.n_rivals);
+    k = make_kws_p(svx_default_symbols, 29, kw, 3, &p);
+    svx_kws_event ev2[16];
+    CU_ASSERT_EQUAL(run_stream(k, &s, ev2, at, 16, 1), 3);
+    for (int i = 0; i < n && i < 3; i++) {
+        CU_ASSERT_STRING_EQUAL(ev2[i].keyword, ev[i].keyword);
+        CU_ASSERT_EQUAL(ev2[i].end_s, ev[i].end_s);
+    }
+    svx_kws_destroy(k);
+}
+
+/* One frame where symbol a has probability pa, b has pb and the rest share
+ * what is left. */
+static void add_row2(stream_buf *s, char a, double pa, char b, double pb)
+{
+    float *row = s->lp + (s->T++) * 29;
+    for (int v = 0; v < 29; v++)
+        row[v] = (float)log((1.0 - pa - pb) / 27);
+    int ia = a ? a - 'a' + 3 : 0, ib = b ? b - 'a' + 3 : 0;
+    row[ia] = (float)log(pa);
+    row[ib] = (float)log(pb);
+}
+
+/* A mumbled "down": its "d" and "w" are barely above blank (0.4 vs 0.35), so
+ * the path for "on" only pays ln(0.35/0.4) twice and scores 0.87. On its own
+ * "on" fires; with competition it does not, whether "down" is a rival word
+ * (the model's vocabulary) or another keyword, and then "down" fires. A clear
+ * "on" later still fires, as do the keywords of the confusables stream. */
+static void test_kws_competition(void)
+{
+    static stream_buf s;
+    svx_symtab_init(&s.tab, svx_default_symbols, 29);
+    s.T = 0;
+    add_word(&s, "", 20, 0.9, NULL);
+    add_row2(&s, 'd', 0.4, 0, 0.35);
+    add_row2(&s, 0, 0.9, 'o', 0.05);
+    add_row2(&s, 'o', 0.9, 0, 0.05);
+    add_row2(&s, 'o', 0.9, 0, 0.05);
+    add_row2(&s, 'w', 0.4, 0, 0.35);
+    add_row2(&s, 'n', 0.9, 0, 0.05);
+    add_row2(&s, 'n', 0.9, 0, 0.05);
+    add_word(&s, "", 80, 0.9, NULL);
+    int e_on;
+    add_word(&s, "on", 30, 0.9, &e_on);
+    int n_vocab;
+    const char *const *vocab = svx_vocabulary_default(&n_vocab);
+    svx_kws_event ev[8];
+    int at[8];
+    for (int mode = 0; mode < 3; mode++) {
+        /* 0: no competition; 1: "down" a rival; 2: "down" a keyword too */
+        const svx_keyword kw[] = {{"on", 0.5f}, {"down", 0.5f}};
+        svx_kws_params p;
+        svx_kws_params_default(&p, FRAME_S);
+        p.compete = mode > 0;
+        p.rivals = vocab;
+        p.n_rivals = n_vocab;
+        svx_kws *k = make_kws_p(svx_default_symbols, 29, kw, mode == 2 ? 2 : 1, &p);
+        int n = run_stream(k, &s, ev, at, 8, 1);
+        printf("(%d: %d events%s%s) ", mode, n, n > 0 ? ", first " : "", n > 0 ? ev[0].keyword : "");
+        /* the mumbled word's event (none with a rival), then the clear "on" */
+        CU_ASSERT_EQUAL_FATAL(n, mode == 1 ? 1 : 2);
+        if (mode != 1) {
+            CU_ASSERT_STRING_EQUAL(ev[0].keyword, mode == 2 ? "down" : "on");
+            if (mode == 0)
+                CU_ASSERT(ev[0].score > 0.8f && ev[0].score < 0.95f);
+        }
+        CU_ASSERT_STRING_EQUAL(ev[n - 1].keyword, "on");
+        TU_ASSERT_CLOSE(ev[n - 1].end_s, e_on * FRAME_S, 1e-9);
+        CU_ASSERT(ev[n - 1].score > 0.99f);
+        svx_kws_destroy(k);
+    }
 }
 
 /* Two "yes" with 0.3 s of silence between them give one event with a 1 s
@@ -378,6 +472,7 @@ void test_register_decoder_kws(void)
         {"keyword score == brute force over spans", test_kws_vs_brute_force},
         {"events, times, latency, confusables", test_kws_events_and_confusables},
         {"refractory period", test_kws_refractory},
+        {"competition: a better-explaining word silences a keyword", test_kws_competition},
         {"keyword at the end fires on flush", test_kws_flush},
         {"phrase with or without the space", test_kws_phrase},
         {"sensitivity and score", test_kws_sensitivity},
