@@ -53,6 +53,7 @@ typedef struct {
     double start_s, end_s, emit_s;
     float score;
     int match;            /* index in placed[], -1: a false alarm */
+    int in_kw_clip;       /* inside a keyword clip (of any keyword) */
 } event_rec;
 
 /* The generated signal as a 32-bit float WAV: the header is written with
@@ -115,6 +116,7 @@ static int collect_events(stream_run *sr)
         r->emit_s = svx_stream_audio_seconds(sr->st);
         r->score = e.score;
         r->match = -1;
+        r->in_kw_clip = 0;
     }
     return 0;
 }
@@ -369,6 +371,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             }
         }
         for (int k = last; k >= 0 && pl[k].end_s + slack >= ev->end_s; k--) {
+            ev->in_kw_clip |= pl[k].keyword >= 0;
             if (pl[k].keyword == ev->keyword) {
                 ev->match = k;
                 detection *d = &pl[k].det[ev->level];
@@ -381,19 +384,33 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
             }
         }
     }
-    /* Sweep. */
-    double frr[N_THR], fa_h[N_THR];
-    long n_fa[N_THR], n_hit[N_THR];
+    /* Sweep. False alarms are counted twice: all of them per hour of the
+     * signal, and those outside keyword clips (matching windows) per hour of
+     * the audio outside them: noise and other words, the false-alarm rate of
+     * "non-keyword speech and noise". A keyword clip that fires another
+     * keyword counts only in the first. */
+    double kw_s = 0;
+    for (int k = 0; k < n_placed; k++)
+        if (pl[k].keyword >= 0)
+            kw_s += pl[k].end_s - pl[k].start_s + 2 * slack;
+    const double rest_hours = audio_s > kw_s ? (audio_s - kw_s) / 3600.0 : 0.0;
+    double frr[N_THR], fa_h[N_THR], fa_rest_h[N_THR];
+    long n_fa[N_THR], n_hit[N_THR], n_fa_rest[N_THR];
     for (int t = 0; t < N_THR; t++) {
-        long hits = 0, fas = 0;
+        long hits = 0, fas = 0, fas_rest = 0;
         for (int k = 0; k < n_placed; k++)
             hits += pl[k].keyword >= 0 && pl[k].det[t].score >= 0;
         for (int e = 0; e < sr.n_ev; e++)
-            fas += sr.ev[e].level == t && sr.ev[e].match < 0;
+            if (sr.ev[e].level == t && sr.ev[e].match < 0) {
+                fas++;
+                fas_rest += !sr.ev[e].in_kw_clip;
+            }
         n_hit[t] = hits;
         n_fa[t] = fas;
+        n_fa_rest[t] = fas_rest;
         frr[t] = n_targets ? 1.0 - (double)hits / n_targets : NAN;
         fa_h[t] = hours > 0 ? (double)fas / hours : NAN;
+        fa_rest_h[t] = rest_hours > 0 ? (double)fas_rest / rest_hours : NAN;
     }
     int t_star = -1;
     for (int t = 0; t < N_THR; t++)
@@ -441,10 +458,15 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
            audio_s, hours, n_placed, n_targets, n_placed - n_targets, n_failed, o->gap_min, o->gap_max,
            o->snr_min, o->snr_max, (unsigned long long)o->seed, o->no_compete ? "off" : "on", n_ev_rep, thr_rep,
            (unsigned long long)svx_stream_pauses(sr.st), seconds, seconds > 0 ? audio_s / seconds : 0.0);
-    printf("%9s %8s %10s %8s\n", "threshold", "FRR", "FA/hour", "FAs");
+    printf("%9s %8s %10s %8s %12s %8s\n", "threshold", "FRR", "FA/hour", "FAs", "FA/h(rest)",
+           "FAs");
     for (int t = 0; t < N_THR; t++)
         if ((THR_LO + t) % 5 == 0 || t == 0 || t == N_THR - 1)
-            printf("%9.2f %7.2f%% %10.2f %8ld\n", thr_of(t), 100.0 * frr[t], fa_h[t], n_fa[t]);
+            printf("%9.2f %7.2f%% %10.2f %8ld %12.2f %8ld\n", thr_of(t), 100.0 * frr[t], fa_h[t], n_fa[t],
+                   fa_rest_h[t], n_fa_rest[t]);
+    printf("(FA/h(rest): false alarms outside the keyword clips per hour of the %.3f h outside them,\n"
+           " noise and other words; FA/hour counts every false alarm over the whole signal)\n",
+           rest_hours);
     if (t_star >= 0)
         printf("\nat <= %.2f false alarms/hour: threshold %.2f, false rejection %.2f%% (%ld of %d "
                "keyword clips detected), %.2f FA/h\n",
@@ -495,6 +517,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                     o->gap_min, o->gap_max,
                     o->snr_min, o->snr_max, o->target_fa);
             eval_json_num(f, thr_star);
+            fprintf(f, ",\n  \"non_keyword_hours\": %.6f", rest_hours);
             fprintf(f, ",\n  \"frr_at_threshold\": ");
             eval_json_num(f, t_star >= 0 ? frr[t_star] : NAN);
             fprintf(f, ",\n  \"fa_per_hour_at_threshold\": ");
@@ -516,6 +539,9 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 eval_json_num(f, frr[t]);
                 fprintf(f, ", \"fa_per_hour\": ");
                 eval_json_num(f, fa_h[t]);
+                fprintf(f, ", \"fa_per_hour_non_keyword\": ");
+                eval_json_num(f, fa_rest_h[t]);
+                fprintf(f, ", \"false_alarms_non_keyword\": %ld", n_fa_rest[t]);
                 fprintf(f, ", \"false_alarms\": %ld, \"detected\": %ld}%s\n", n_fa[t], n_hit[t],
                         t + 1 < N_THR ? "," : "");
             }
