@@ -59,7 +59,6 @@ struct svx_kws {
     float bonus;
     uint64_t n_steps;             /* recursion steps, virtual flush frames included */
     uint64_t ring_from;           /* first step whose scores count (after a restart) */
-    uint64_t suppressed;          /* candidates another word explained better */
     kstate *state_pool;
     double *d_pool;
     int32_t *i_pool;
@@ -325,7 +324,6 @@ void svx_kws_reset(svx_kws *k)
     }
     k->ev_head = k->ev_n = 0;
     k->dropped = 0;
-    k->suppressed = 0;
     k->t = 0;
     k->n_steps = k->ring_from = 0;
     k->flushed = 0;
@@ -381,10 +379,8 @@ static int beaten(const svx_kws *k, const keyword *kw)
 static void emit(svx_kws *k, keyword *kw)
 {
     kw->cand = 0;
-    if (k->compete && beaten(k, kw)) {
-        k->suppressed++;
+    if (k->compete && beaten(k, kw))
         return;
-    }
     kw->has_event = 1;
     kw->ev_end = kw->cand_end;
     if (k->ev_n == k->p.max_events) {
