@@ -8,8 +8,8 @@
  * clip of their keyword) are those of real operating points. (Filtering the
  * events of one run at the lowest threshold by score is not: there a weak
  * early peak fires and its refractory period hides the real keyword that
- * follows.) The model and the pause logic run once; only the keyword search
- * is repeated per threshold. */
+ * follows.) The model, the pause logic and each keyword's recursion run
+ * once; only the peak detection is repeated per threshold. */
 #include <errno.h>
 #include <stdint.h>
 #include <math.h>
@@ -235,7 +235,8 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
      * bed between clips is already noise). */
     int *order = malloc((size_t)(set->n_clips ? set->n_clips : 1) * sizeof *order);
     placed *pl = calloc((size_t)(set->n_clips ? set->n_clips : 1), sizeof *pl);
-    detection *det_pool = malloc((size_t)(set->n_clips ? set->n_clips : 1) * N_THR * sizeof *det_pool);
+    detection *det_pool =
+        malloc((size_t)(set->n_clips ? set->n_clips : 1) * N_THR * sizeof *det_pool);
     int n_order = 0, n_failed = 0;
     for (int i = 0; order && i < set->n_clips; i++)
         if (strcmp(set->clips[i].label12, EVAL_SILENCE))
@@ -456,14 +457,15 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
            "        %d events at %.2f, %llu pauses; %.1f s "
            "(%.0fx real time)\n\n",
            audio_s, hours, n_placed, n_targets, n_placed - n_targets, n_failed, o->gap_min, o->gap_max,
-           o->snr_min, o->snr_max, (unsigned long long)o->seed, o->no_compete ? "off" : "on", n_ev_rep, thr_rep,
+           o->snr_min, o->snr_max, (unsigned long long)o->seed, o->no_compete ? "off" : "on",
+           n_ev_rep, thr_rep,
            (unsigned long long)svx_stream_pauses(sr.st), seconds, seconds > 0 ? audio_s / seconds : 0.0);
     printf("%9s %8s %10s %8s %12s %8s\n", "threshold", "FRR", "FA/hour", "FAs", "FA/h(rest)",
            "FAs");
     for (int t = 0; t < N_THR; t++)
         if ((THR_LO + t) % 5 == 0 || t == 0 || t == N_THR - 1)
-            printf("%9.2f %7.2f%% %10.2f %8ld %12.2f %8ld\n", thr_of(t), 100.0 * frr[t], fa_h[t], n_fa[t],
-                   fa_rest_h[t], n_fa_rest[t]);
+            printf("%9.2f %7.2f%% %10.2f %8ld %12.2f %8ld\n", thr_of(t), 100.0 * frr[t], fa_h[t],
+                   n_fa[t], fa_rest_h[t], n_fa_rest[t]);
     printf("(FA/h(rest): false alarms outside the keyword clips per hour of the %.3f h outside them,\n"
            " noise and other words; FA/hour counts every false alarm over the whole signal)\n",
            rest_hours);
@@ -509,10 +511,12 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 eval_json_str(f, sr.kw[k].word);
             }
             fprintf(f, "],\n  \"audio_seconds\": %.3f,\n  \"hours\": %.6f,\n  \"n_placed\": %d,\n"
-                       "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n  \"n_dropped_events\": %llu,\n  \"n_pauses\": %llu,\n"
-                       "  \"keyword_competition\": %s,\n  \"gap_s\": [%g, %g],\n  \"snr_db\": [%g, %g],\n  \"target_fa_per_hour\": %g,\n"
+                       "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n"
+                       "  \"n_dropped_events\": %llu,\n  \"n_pauses\": %llu,\n  \"keyword_competition\": %s,\n"
+                       "  \"gap_s\": [%g, %g],\n  \"snr_db\": [%g, %g],\n  \"target_fa_per_hour\": %g,\n"
                        "  \"threshold\": ",
-                    audio_s, hours, n_placed, n_targets, n_failed, n_ev_rep, (unsigned long long)n_dropped,
+                    audio_s, hours, n_placed, n_targets, n_failed, n_ev_rep,
+                    (unsigned long long)n_dropped,
                     (unsigned long long)svx_stream_pauses(sr.st), o->no_compete ? "false" : "true",
                     o->gap_min, o->gap_max,
                     o->snr_min, o->snr_max, o->target_fa);

@@ -39,10 +39,12 @@ typedef struct {
     int32_t cand_beg, cand_end;
     int has_event;
     int32_t ev_end;               /* end frame of the previous event */
-    /* competition */
-    int rival;                    /* a word keywords compete with: never fires */
+    /* The recursion runs once per distinct text: an entry whose text an
+     * earlier one has (a word listed at several sensitivities) reads that
+     * one's scores and spans. */
     int word;                     /* index of the first chain with the same text */
-    float ring_ls[KWS_RING];      /* score ln per step (raw / n_labels), by step % KWS_RING */
+    /* competition: lexical score D + bonus * n_labels per step, by step % KWS_RING */
+    float ring_ls[KWS_RING];
     int32_t ring_beg[KWS_RING], ring_end[KWS_RING];
 } keyword;
 
@@ -184,8 +186,8 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
     if (!out)
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_kws_create: out is NULL");
     *out = NULL;
-    if (!t || !p || !(p->frame_s > 0) || !(p->refractory_s >= 0) || !(p->context_s >= 0) || !(p->lead_context_s >= 0) ||
-        !(p->length_bonus >= 0 && p->length_bonus < 100) ||
+    if (!t || !p || !(p->frame_s > 0) || !(p->refractory_s >= 0) || !(p->context_s >= 0) ||
+        !(p->lead_context_s >= 0) || !(p->length_bonus >= 0 && p->length_bonus < 100) ||
         p->max_events < 1)
         return svx_fail(SVX_ERR_INVALID_ARG, "svx_kws_create: bad parameters");
     if (!keywords || n_keywords < 1)
@@ -252,7 +254,6 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
             rc = svx_fail(SVX_ERR_KEYWORD, "%s %d is empty", what, rival ? i - n_keywords : i);
             goto fail;
         }
-        kw->rival = rival;
         kw->word = k->n_chain;
         for (int j = 0; j < k->n_chain; j++)
             if (!strcmp(k->kw[j].text, kw->text)) {
@@ -277,7 +278,8 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
             goto fail;
         }
         const size_t c = (size_t)k->n_chain++;
-        kw->threshold = rival ? INFINITY : svx_kws_threshold(keywords[i].sensitivity);
+        if (!rival)
+            kw->threshold = svx_kws_threshold(keywords[i].sensitivity);
         kw->st = k->state_pool + c * max_states;
         kw->d = k->d_pool + c * 2 * max_states;
         kw->d_new = kw->d + max_states;
@@ -308,20 +310,27 @@ void svx_kws_destroy(svx_kws *k)
     free(k);
 }
 
-void svx_kws_reset(svx_kws *k)
+/* Every chain's search starts afresh at frame t: each leading-context state
+ * is reached with score 0 (frames before count as boundary); no event of the
+ * past restricts the next. */
+static void start_chains(svx_kws *k, int32_t t)
 {
     for (int i = 0; i < k->n_chain; i++) {
         keyword *kw = &k->kw[i];
-        /* Before the stream every leading-context state is reached with
-         * score 0: frames before the start count as boundary. */
         for (int s = 0; s < kw->n_states; s++) {
             kw->d[s] = s < k->lead ? 0.0 : -INFINITY;
-            kw->beg[s] = kw->end[s] = 0;
+            kw->beg[s] = kw->end[s] = t;
         }
         kw->raw = -INFINITY;
-        kw->cand = 0;
         kw->has_event = 0;
     }
+}
+
+void svx_kws_reset(svx_kws *k)
+{
+    start_chains(k, 0);
+    for (int i = 0; i < k->n_chain; i++)
+        k->kw[i].cand = 0;
     k->ev_head = k->ev_n = 0;
     k->dropped = 0;
     k->t = 0;
@@ -337,15 +346,7 @@ void svx_kws_restart(svx_kws *k)
         if (k->kw[i].cand)
             emit(k, &k->kw[i]);
     k->ring_from = k->n_steps;
-    for (int i = 0; i < k->n_chain; i++) {
-        keyword *kw = &k->kw[i];
-        for (int s = 0; s < kw->n_states; s++) {
-            kw->d[s] = s < k->lead ? 0.0 : -INFINITY;
-            kw->beg[s] = kw->end[s] = k->t;
-        }
-        kw->raw = -INFINITY;
-        kw->has_event = 0;
-    }
+    start_chains(k, k->t);
 }
 
 /* Competition: another word (a keyword of other text or a rival) explains
@@ -360,8 +361,8 @@ static int beaten(const svx_kws *k, const keyword *kw)
     const uint64_t first = from > k->ring_from ? from : k->ring_from;
     for (int j = 0; j < k->n_chain; j++) {
         const keyword *o = &k->kw[j];
-        if (o->word == kw->word)
-            continue;
+        if (o->word != j || o->word == kw->word)
+            continue;                 /* a repeated text, or the candidate's own */
         for (uint64_t st = first; st < k->n_steps; st++) {
             const int r = (int)(st % KWS_RING);
             if (!(o->ring_ls[r] > ls))
@@ -415,6 +416,8 @@ static void step(svx_kws *k, const float *lp, int real)
     const int r = (int)(k->n_steps % KWS_RING);
     for (int i = 0; i < k->n_chain; i++) {
         keyword *kw = &k->kw[i];
+        if (kw->word != i)
+            continue;                 /* the same text as chain kw->word */
         for (int s = 0; s < kw->n_states; s++) {
             const kstate *st = &kw->st[s];
             double best = st->entry ? 0.0 : -INFINITY;
@@ -458,10 +461,12 @@ static void step(svx_kws *k, const float *lp, int real)
     /* Detection, once every chain has this frame's score. */
     for (int i = 0; i < k->n_kw; i++) {
         keyword *kw = &k->kw[i];
-        const int f = kw->final_state;
-        float score = kw->raw == -INFINITY ? 0.0f : (float)exp(kw->raw / kw->n_labels);
-        int32_t beg = kw->beg[f], end = kw->end[f];
-        int eligible = kw->raw != -INFINITY && score >= kw->threshold &&
+        const keyword *src = &k->kw[kw->word];
+        const int f = src->final_state;
+        const double raw = src->raw;
+        float score = raw == -INFINITY ? 0.0f : (float)exp(raw / src->n_labels);
+        int32_t beg = src->beg[f], end = src->end[f];
+        int eligible = raw != -INFINITY && score >= kw->threshold &&
                        (!kw->has_event ||
                         (beg > kw->ev_end && end - kw->ev_end >= k->refractory_frames));
         if (kw->cand) {
@@ -517,6 +522,6 @@ uint64_t svx_kws_dropped_events(const svx_kws *k) { return k->dropped; }
 int svx_kws_n_keywords(const svx_kws *k) { return k->n_kw; }
 double svx_kws_raw_score(const svx_kws *k, int i)
 {
-    return i >= 0 && i < k->n_kw ? k->kw[i].raw : -INFINITY;
+    return i >= 0 && i < k->n_kw ? k->kw[k->kw[i].word].raw : -INFINITY;
 }
 int svx_kws_context_frames(const svx_kws *k) { return k->ctx; }

@@ -23,17 +23,12 @@ static svx_kws *make_kws_p(const char *const *syms, int V, const svx_keyword *kw
 static svx_kws *make_kws(const char *const *syms, int V, const svx_keyword *kw, int n,
                          double context_s, double refractory_s, int max_events)
 {
-    svx_symtab tab;
-    CU_ASSERT_EQUAL_FATAL(svx_symtab_init(&tab, syms, V), SVX_OK);
     svx_kws_params p;
     svx_kws_params_default(&p, FRAME_S);
     p.context_s = context_s;
     p.refractory_s = refractory_s;
     p.max_events = max_events;
-    svx_kws *k = NULL;
-    int rc = svx_kws_create(&tab, &p, kw, n, &k);
-    CU_ASSERT_EQUAL_FATAL(rc, SVX_OK);
-    return k;
+    return make_kws_p(syms, V, kw, n, &p);
 }
 
 /* ---- brute force ---- */
