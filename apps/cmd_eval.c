@@ -62,6 +62,8 @@ static void usage(FILE *f)
             "  --refractory S       seconds between events of one keyword (default: library's)\n"
             "  --no-compete         keywords fire on their own (default: a keyword is dropped\n"
             "                       where another keyword or vocabulary word explains it better)\n"
+            "  --no-calibration     raw keyword scores (default: the model's per-keyword\n"
+            "                       score calibration, metadata kws_calibration)\n"
             "  --save-audio FILE    also write the generated signal (32-bit float WAV)\n",
             app_default_model());
 }
@@ -761,6 +763,8 @@ int cmd_eval(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--no-compete")) {
             o.no_compete = 1;
+        } else if (!strcmp(a, "--no-calibration")) {
+            o.no_calibration = 1;
         } else if (!strcmp(a, "--refractory")) {
             if (app_parse_double(a, v, 0, 60, &o.refractory) < 0) return 2;
             i++;

@@ -29,6 +29,9 @@ static void usage(FILE *f)
             "  --no-compete           let every keyword fire on its own (default: a keyword is\n"
             "                         dropped where another keyword or a word of the model's\n"
             "                         vocabulary explains the audio better)\n"
+            "  --no-calibration       raw keyword scores (default: the model's per-keyword\n"
+            "                         calibration, so one sensitivity gives every keyword\n"
+            "                         about the same false-alarm rate)\n"
             "  -d, --device D         capture device: index or part of its name (see 'devices')\n"
             "  -i, --input FILE|-     stream a file (or raw s16le stdin) instead of the microphone\n"
             "  --realtime             pace --input at real time (default: as fast as possible)\n"
@@ -71,7 +74,7 @@ int cmd_listen(int argc, char **argv)
     const char *model_path = NULL, *kw_csv = NULL, *kw_file = NULL, *device = NULL, *input = NULL;
     double sens = 0.5, max_seconds = 0;
     long raw_rate = 16000;
-    int json = 0, realtime = 0, force_integer = 0, compete = 1;
+    int json = 0, realtime = 0, force_integer = 0, compete = 1, calibrate = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -100,6 +103,8 @@ int cmd_listen(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--no-compete")) {
             compete = 0;
+        } else if (!strcmp(a, "--no-calibration")) {
+            calibrate = 0;
         } else if (!strcmp(a, "--realtime")) {
             realtime = 1;
         } else if (!strcmp(a, "--json")) {
@@ -136,6 +141,7 @@ int cmd_listen(int argc, char **argv)
     cfg.keywords = svx_keyword_list_items(kl);
     cfg.n_keywords = svx_keyword_list_count(kl);
     cfg.kws_compete = compete;
+    cfg.kws_calibrate = calibrate;
     svx_stream *st;
     rc = svx_stream_create(model, &cfg, &st);
     if (rc < 0) {

@@ -111,6 +111,7 @@ typedef struct {
     uint64_t seed;
     double target_fa, gap_min, gap_max, snr_min, snr_max, refractory;
     int no_compete;
+    int no_calibration;
 } eval_opts;
 
 /* JSON string (escaped, quoted) and number (null when not finite). */

@@ -217,6 +217,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     if (o->refractory >= 0)
         cfg.refractory_s = o->refractory;
     cfg.kws_compete = !o->no_compete;
+    cfg.kws_calibrate = !o->no_calibration;
     rc = svx_stream_create(model, &cfg, &sr.st);
     if (rc < 0) {
         app_print_error("creating the keyword stream", rc);
@@ -453,11 +454,12 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     printf("%s (layout %s): streaming keyword spotting, %d keywords\n", o->input,
            eval_layout_name(set->layout), sr.n_kw);
     printf("signal: %.1f s (%.3f h), %d clips placed (%d keyword clips, %d other words), %d failed,\n"
-           "        gaps %.1f-%.1f s, SNR %.0f-%.0f dB, seed %llu; keyword competition %s;\n"
-           "        %d events at %.2f, %llu pauses; %.1f s "
+           "        gaps %.1f-%.1f s, SNR %.0f-%.0f dB, seed %llu; keyword competition %s,\n"
+           "        calibration %s; %d events at %.2f, %llu pauses; %.1f s "
            "(%.0fx real time)\n\n",
            audio_s, hours, n_placed, n_targets, n_placed - n_targets, n_failed, o->gap_min, o->gap_max,
            o->snr_min, o->snr_max, (unsigned long long)o->seed, o->no_compete ? "off" : "on",
+           o->no_calibration ? "off" : "the model's",
            n_ev_rep, thr_rep,
            (unsigned long long)svx_stream_pauses(sr.st), seconds, seconds > 0 ? audio_s / seconds : 0.0);
     printf("%9s %8s %10s %8s %12s %8s\n", "threshold", "FRR", "FA/hour", "FAs", "FA/h(rest)",
@@ -510,14 +512,23 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 fputs(k ? ", " : "", f);
                 eval_json_str(f, sr.kw[k].word);
             }
+            fprintf(f, "],\n  \"keyword_clips\": [");
+            for (int k = 0; k < sr.n_kw; k++) {
+                int n = 0;
+                for (int p = 0; p < n_placed; p++)
+                    n += pl[p].keyword == k;
+                fprintf(f, "%s%d", k ? ", " : "", n);
+            }
             fprintf(f, "],\n  \"audio_seconds\": %.3f,\n  \"hours\": %.6f,\n  \"n_placed\": %d,\n"
                        "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n"
                        "  \"n_dropped_events\": %llu,\n  \"n_pauses\": %llu,\n  \"keyword_competition\": %s,\n"
+                       "  \"keyword_calibration\": %s,\n"
                        "  \"gap_s\": [%g, %g],\n  \"snr_db\": [%g, %g],\n  \"target_fa_per_hour\": %g,\n"
                        "  \"threshold\": ",
                     audio_s, hours, n_placed, n_targets, n_failed, n_ev_rep,
                     (unsigned long long)n_dropped,
                     (unsigned long long)svx_stream_pauses(sr.st), o->no_compete ? "false" : "true",
+                    o->no_calibration ? "false" : "true",
                     o->gap_min, o->gap_max,
                     o->snr_min, o->snr_max, o->target_fa);
             eval_json_num(f, thr_star);
@@ -546,8 +557,25 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 fprintf(f, ", \"fa_per_hour_non_keyword\": ");
                 eval_json_num(f, fa_rest_h[t]);
                 fprintf(f, ", \"false_alarms_non_keyword\": %ld", n_fa_rest[t]);
-                fprintf(f, ", \"false_alarms\": %ld, \"detected\": %ld}%s\n", n_fa[t], n_hit[t],
-                        t + 1 < N_THR ? "," : "");
+                fprintf(f, ", \"false_alarms\": %ld, \"detected\": %ld", n_fa[t], n_hit[t]);
+                /* per keyword (in "keywords" order): clips detected and false
+                 * alarms. Keywords fire independently, so any per-keyword
+                 * choice of thresholds adds up from these. */
+                fprintf(f, ", \"detected_by_keyword\": [");
+                for (int k = 0; k < sr.n_kw; k++) {
+                    long h = 0;
+                    for (int p = 0; p < n_placed; p++)
+                        h += pl[p].keyword == k && pl[p].det[t].score >= 0;
+                    fprintf(f, "%s%ld", k ? ", " : "", h);
+                }
+                fprintf(f, "], \"false_alarms_by_keyword\": [");
+                for (int k = 0; k < sr.n_kw; k++) {
+                    long n = 0;
+                    for (int e = 0; e < sr.n_ev; e++)
+                        n += sr.ev[e].level == t && sr.ev[e].match < 0 && sr.ev[e].keyword == k;
+                    fprintf(f, "%s%ld", k ? ", " : "", n);
+                }
+                fprintf(f, "]}%s\n", t + 1 < N_THR ? "," : "");
             }
             fprintf(f, "  ],\n  \"placed\": [\n");
             for (int k = 0; k < n_placed; k++) {

@@ -175,7 +175,9 @@ const svx_wordq *svx_beam_queue(const svx_beam *b);
  * at frame t is the best D of a chain ending at t. The 0..1 score is
  * exp(D / n_symbols_of_keyword), the geometric mean per keyword symbol of the
  * keyword path's probability relative to the best path; 1 when the keyword is
- * the best path with silence around it.
+ * the best path with silence around it. With a score power g (score_power,
+ * the stream's per-keyword calibration) it is exp(g * D / n): the same
+ * detections as threshold^(1/g) on the uncalibrated score.
  *
  * The trailing context makes "on" not fire inside "one"; the leading context
  * (lead_context_s, longer: CTC letters inside a word are often several blank
@@ -207,7 +209,12 @@ typedef struct {
     const char *const *rivals;    /* with compete: words keywords compete with besides */
     int n_rivals;                 /*   each other (duplicates of keywords are skipped) */
     double length_bonus;          /* b of the lexical score, 1.0 */
+    const float *score_power;     /* per keyword (keywords' order): the score is
+                                     exp(power * D / n); NULL: 1 for every keyword */
 } svx_kws_params;
+
+#define KWS_MIN_POWER 0.05
+#define KWS_MAX_POWER 20.0
 
 void svx_kws_params_default(svx_kws_params *p, double frame_s);
 float svx_kws_threshold(float sensitivity);

@@ -25,6 +25,7 @@ typedef struct {
 typedef struct {
     char text[SVX_DEC_MAX_WORD_BYTES + 1];
     float threshold;
+    float power;                  /* score exponent (calibration), 1 by default */
     int n_labels;                 /* symbols excluding optional spaces */
     int n_states;
     int final_state;
@@ -36,6 +37,7 @@ typedef struct {
     /* detection */
     int cand;                     /* a peak above threshold is pending */
     float cand_score;
+    double cand_raw;              /* its path score D */
     int32_t cand_beg, cand_end;
     int has_event;
     int32_t ev_end;               /* end frame of the previous event */
@@ -83,6 +85,7 @@ void svx_kws_params_default(svx_kws_params *p, double frame_s)
     p->length_bonus = 1.0;
     p->rivals = NULL;
     p->n_rivals = 0;
+    p->score_power = NULL;
 }
 
 float svx_kws_threshold(float sensitivity)
@@ -245,6 +248,12 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
                           word, (double)keywords[i].sensitivity);
             goto fail;
         }
+        if (!rival && p->score_power &&
+            !(p->score_power[i] >= KWS_MIN_POWER && p->score_power[i] <= KWS_MAX_POWER)) {
+            rc = svx_fail(SVX_ERR_INVALID_ARG, "keyword \"%s\": score power %g, expected %g..%g",
+                          word, (double)p->score_power[i], KWS_MIN_POWER, KWS_MAX_POWER);
+            goto fail;
+        }
         if (normalise(word, kw->text, sizeof kw->text) < 0) {
             rc = svx_fail(SVX_ERR_KEYWORD, "%s \"%.40s...\" is longer than %d bytes", what, word,
                           SVX_DEC_MAX_WORD_BYTES);
@@ -278,8 +287,10 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
             goto fail;
         }
         const size_t c = (size_t)k->n_chain++;
-        if (!rival)
+        if (!rival) {
             kw->threshold = svx_kws_threshold(keywords[i].sensitivity);
+            kw->power = p->score_power ? p->score_power[i] : 1.0f;
+        }
         kw->st = k->state_pool + c * max_states;
         kw->d = k->d_pool + c * 2 * max_states;
         kw->d_new = kw->d + max_states;
@@ -355,7 +366,7 @@ void svx_kws_restart(svx_kws *k)
  * the shorter of the two spans. */
 static int beaten(const svx_kws *k, const keyword *kw)
 {
-    const float ls = (logf(kw->cand_score) + k->bonus) * (float)kw->n_labels;
+    const float ls = (float)(kw->cand_raw + k->bonus * kw->n_labels);
     const int32_t b = kw->cand_beg, e = kw->cand_end;
     const uint64_t from = k->n_steps > KWS_RING ? k->n_steps - KWS_RING : 0;
     const uint64_t first = from > k->ring_from ? from : k->ring_from;
@@ -464,7 +475,7 @@ static void step(svx_kws *k, const float *lp, int real)
         const keyword *src = &k->kw[kw->word];
         const int f = src->final_state;
         const double raw = src->raw;
-        float score = raw == -INFINITY ? 0.0f : (float)exp(raw / src->n_labels);
+        float score = raw == -INFINITY ? 0.0f : (float)exp(kw->power * raw / src->n_labels);
         int32_t beg = src->beg[f], end = src->end[f];
         int eligible = raw != -INFINITY && score >= kw->threshold &&
                        (!kw->has_event ||
@@ -472,6 +483,7 @@ static void step(svx_kws *k, const float *lp, int real)
         if (kw->cand) {
             if (eligible && score > kw->cand_score) {
                 kw->cand_score = score;
+                kw->cand_raw = raw;
                 kw->cand_beg = beg;
                 kw->cand_end = end;
             } else {
@@ -480,6 +492,7 @@ static void step(svx_kws *k, const float *lp, int real)
         } else if (eligible) {
             kw->cand = 1;
             kw->cand_score = score;
+            kw->cand_raw = raw;
             kw->cand_beg = beg;
             kw->cand_end = end;
         }

@@ -63,7 +63,43 @@ void svx_stream_config_default(svx_stream_config *cfg)
     cfg->n_keywords = 0;
     cfg->refractory_s = 1.0;
     cfg->kws_compete = 1;
+    cfg->kws_calibrate = 1;
     cfg->silence_reset_s = 0.5;
+}
+
+/* The model's keyword-score calibration (see svx_stream_config.kws_calibrate):
+ * metadata "kws_calibration" gives a score power per word, and "len<n>" one
+ * for words of n letters it has no entry for. *power stays 1 when neither is
+ * there; a value outside KWS_MIN_POWER..KWS_MAX_POWER is a format error. */
+static int calibrated_power(const svx_model *m, const char *word, float *power)
+{
+    char key[SVX_DEC_MAX_WORD_BYTES + 1];
+    size_t n = 0;
+    int letters = 0, space = 0;
+    for (const char *c = word; *c && n < sizeof key - 1; c++) {
+        if (*c == ' ' || *c == '\t') {
+            space = n > 0;
+            continue;
+        }
+        if (space && n < sizeof key - 2)
+            key[n++] = ' ';
+        space = 0;
+        key[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        letters++;
+    }
+    key[n] = '\0';
+    double v = 1.0;
+    int found = svx_meta_number(m, "kws_calibration", key, &v);
+    if (!found) {
+        snprintf(key, sizeof key, "len%d", letters);
+        found = svx_meta_number(m, "kws_calibration", key, &v);
+    }
+    if (found && !(v >= KWS_MIN_POWER && v <= KWS_MAX_POWER))
+        return svx_fail(SVX_ERR_FORMAT, "svx_stream_create: the model's metadata "
+                        "\"kws_calibration\" gives \"%s\" %g, expected %g..%g",
+                        key, v, KWS_MIN_POWER, KWS_MAX_POWER);
+    *power = (float)v;
+    return found;
 }
 
 const char *const *svx_vocabulary_default(int *n_words)
@@ -182,7 +218,21 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
             kp.n_rivals = SVX_VOCAB_DEFAULT_SIZE;
         }
         kp.max_events = cfg->n_keywords > STREAM_MAX_EVENTS / 4 ? 4 * cfg->n_keywords : STREAM_MAX_EVENTS;
-        rc = svx_kws_create(&tab, &kp, cfg->keywords, cfg->n_keywords, &s->kws);
+        float *power = NULL;
+        if (cfg->kws_calibrate && cfg->n_keywords > 0) {
+            power = malloc((size_t)cfg->n_keywords * sizeof *power);
+            if (!power) {
+                rc = svx_fail(SVX_ERR_NO_MEMORY, "svx_stream_create: out of memory");
+                goto fail;
+            }
+            for (int i = 0; i < cfg->n_keywords && rc >= 0; i++)
+                rc = cfg->keywords[i].word ? calibrated_power(m, cfg->keywords[i].word, &power[i])
+                                           : 0;
+            kp.score_power = power;
+        }
+        if (rc >= 0)
+            rc = svx_kws_create(&tab, &kp, cfg->keywords, cfg->n_keywords, &s->kws);
+        free(power);
     }
     if (rc < 0)
         goto fail;

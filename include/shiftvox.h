@@ -332,6 +332,12 @@ typedef struct {
                                       the same audio better (a higher CTC path score plus
                                       one nat per symbol); "on" stays quiet in "down".
                                       No added latency. 0: every keyword on its own */
+    int kws_calibrate;             /* KWS: 1 (default): each keyword's score is calibrated
+                                      by the model (metadata "kws_calibration": a power g
+                                      per word, or per number of letters for other words;
+                                      score = raw^g), so that one sensitivity gives each
+                                      keyword about the same false-alarm rate. 0: raw
+                                      scores (g = 1), as for a model without calibration */
     double silence_reset_s;        /* a pause: this long a run of output frames whose blank
                                       probability is >= the model's enter_blank (see
                                       svx_stream_pauses; 0.99 by default). In a pause the

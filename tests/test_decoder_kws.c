@@ -407,6 +407,84 @@ static void test_kws_sensitivity(void)
     CU_ASSERT(svx_kws_threshold(0.9f) < svx_kws_threshold(0.1f));
 }
 
+/* A score power g (the stream's calibration) makes the score raw^g: the
+ * unclear "yes" above (raw 0.711) fires at sensitivity 0.5 with g = 2 (0.506)
+ * and not with g = 3 (0.360); competition still compares path scores D, not
+ * calibrated scores. Bad powers are refused. */
+static void test_kws_score_power(void)
+{
+    static stream_buf s;
+    svx_symtab_init(&s.tab, svx_default_symbols, 29);
+    s.T = 0;
+    add_word(&s, "", 10, 0.9, NULL);
+    int b = add_word(&s, "yes", 30, 0.9, NULL);
+    int e_id = 3 + ('e' - 'a'), i_id = 3 + ('i' - 'a');
+    for (int t = b + 3; t < b + 5; t++) {
+        float *row = s.lp + t * 29;
+        for (int v = 0; v < 29; v++)
+            row[v] = (float)log(0.2 / 27);
+        row[e_id] = (float)log(0.3);
+        row[i_id] = (float)log(0.5);
+    }
+    const double raw = exp(2 * log(0.3 / 0.5) / 3);
+    const svx_keyword kw[] = {{"yes", 0.5f}};
+    for (int g = 1; g <= 3; g++) {
+        const float power[] = {(float)g};
+        svx_kws_params p;
+        svx_kws_params_default(&p, FRAME_S);
+        p.score_power = power;
+        svx_kws *k = make_kws_p(svx_default_symbols, 29, kw, 1, &p);
+        svx_kws_event ev[4];
+        int at[4];
+        int n = run_stream(k, &s, ev, at, 4, 1);
+        CU_ASSERT_EQUAL(n, pow(raw, g) >= 0.5 ? 1 : 0);
+        if (n == 1)
+            TU_ASSERT_CLOSE(ev[0].score, pow(raw, g), 1e-5);
+        svx_kws_destroy(k);
+    }
+
+    /* Competition reads D. An "on" whose "n" is under blank (0.45 vs 0.5):
+     * D = ln 0.9, raw 0.949; with g = 12 its score is 0.533. The rival "o"
+     * (the "o" with the "n" frames as its trailing silence) has D = 0, so its
+     * lexical score 0 + 1 is under the keyword's D + 2 = 1.89: "on" fires.
+     * Calibrated scores would have put it at 2 (ln 0.533 + 1) = 0.74: beaten. */
+    s.T = 0;
+    add_word(&s, "", 20, 0.9, NULL);
+    for (int r = 0; r < 3; r++)
+        add_row2(&s, 'o', 0.9, 0, 0.05);
+    for (int r = 0; r < 2; r++)
+        add_row2(&s, 0, 0.5, 'n', 0.45);
+    add_word(&s, "", 40, 0.9, NULL);
+    static const char *const rivals[] = {"o"};
+    const svx_keyword kw2[] = {{"on", 0.5f}};
+    const float power2[] = {12.0f};
+    svx_kws_params p;
+    svx_kws_params_default(&p, FRAME_S);
+    p.compete = 1;
+    p.rivals = rivals;
+    p.n_rivals = 1;
+    p.score_power = power2;
+    svx_kws *k = make_kws_p(svx_default_symbols, 29, kw2, 1, &p);
+    svx_kws_event ev[4];
+    int at[4];
+    CU_ASSERT_EQUAL_FATAL(run_stream(k, &s, ev, at, 4, 1), 1);
+    CU_ASSERT_STRING_EQUAL(ev[0].keyword, "on");
+    TU_ASSERT_CLOSE(ev[0].score, pow(0.45 / 0.5, 12.0 / 2), 1e-4);
+    svx_kws_destroy(k);
+
+    svx_symtab tab;
+    svx_symtab_init(&tab, svx_default_symbols, 29);
+    static const float bad[] = {0.0f, -1.0f, 0.01f, 25.0f, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        svx_kws_params_default(&p, FRAME_S);
+        p.score_power = &bad[i];
+        k = NULL;
+        CU_ASSERT_EQUAL(svx_kws_create(&tab, &p, kw, 1, &k), SVX_ERR_INVALID_ARG);
+        CU_ASSERT_PTR_NULL(k);
+        CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "score power"));
+    }
+}
+
 static void test_kws_bad_keywords(void)
 {
     svx_symtab tab;
@@ -471,6 +549,7 @@ void test_register_decoder_kws(void)
         {"keyword at the end fires on flush", test_kws_flush},
         {"phrase with or without the space", test_kws_phrase},
         {"sensitivity and score", test_kws_sensitivity},
+        {"score power (calibration); competition reads path scores", test_kws_score_power},
         {"bad keywords refused, named", test_kws_bad_keywords},
         {"no allocation per frame; event queue", test_kws_no_alloc_and_queue},
     };

@@ -1078,6 +1078,78 @@ static void test_stream_pause_thresholds(void)
     }
 }
 
+/* ---- keyword-score calibration from the model's metadata
+ *
+ * pause_model in digital silence: blank 0.98, apostrophe 0.02 (pauses off,
+ * so every frame reaches the spotter). The
+ * keyword "'" is one frame of apostrophe between boundaries: D = ln(0.02 /
+ * 0.98), raw score 0.0204, under threshold 0.5; with a power g the score is
+ * 0.0204^g, 0.677 for g = 0.1. Events over 2 s of silence at sensitivity 0.5;
+ * -1 if the stream cannot be created (rc in *rc), the first score in *score. */
+static int calibrated_events(const char *meta, int calibrate, int *rc, float *score)
+{
+    svx_model *m = pause_model(meta);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    const size_t n = (size_t)(RATE * 2);
+    float *x = calloc(n, sizeof *x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    const svx_keyword kw[] = {{"'", 0.5f}};
+    svx_stream_config cfg;
+    svx_stream_config_default(&cfg);
+    cfg.mode = SVX_DECODE_KWS;
+    cfg.keywords = kw;
+    cfg.n_keywords = 1;
+    cfg.kws_calibrate = calibrate;
+    cfg.silence_reset_s = 0;          /* no pauses: the silence reaches the spotter */
+    svx_stream *st = NULL;
+    int n_ev = -1;
+    *score = -1.0f;
+    *rc = svx_stream_create(m, &cfg, &st);
+    if (*rc == SVX_OK) {
+        CU_ASSERT_EQUAL(svx_stream_push(st, x, n), SVX_OK);
+        CU_ASSERT_EQUAL(svx_stream_flush(st), SVX_OK);
+        svx_kws_event ev;
+        n_ev = 0;
+        while (svx_stream_next_event(st, &ev) == 1)
+            if (n_ev++ == 0)
+                *score = ev.score;
+    }
+    svx_stream_destroy(st);
+    svx_model_destroy(m);
+    free(x);
+    return n_ev;
+}
+
+static void test_stream_kws_calibration(void)
+{
+    int rc;
+    float score;
+    const double raw = 0.02 / 0.98;
+    /* no calibration in the model, or off: raw scores, nothing fires */
+    CU_ASSERT_EQUAL(calibrated_events("{\"quant\": \"float\"}", 1, &rc, &score), 0);
+    const char *word = "{\"kws_calibration\": {\"fa_per_hour\": 3, \"'\": 0.1, \"len1\": 0.9}}";
+    CU_ASSERT_EQUAL(calibrated_events(word, 0, &rc, &score), 0);
+    /* the word's own power (before its length's) */
+    CU_ASSERT(calibrated_events(word, 1, &rc, &score) >= 1);
+    TU_ASSERT_CLOSE(score, pow(raw, 0.1), 2e-3);
+    /* a word it has no entry for: the power for its number of letters */
+    CU_ASSERT(calibrated_events("{\"kws_calibration\": {\"yes\": 3, \"len1\": 0.15, \"len2\": 4}}",
+                                1, &rc, &score) >= 1);
+    TU_ASSERT_CLOSE(score, pow(raw, 0.15), 2e-3);
+    CU_ASSERT_EQUAL(calibrated_events("{\"kws_calibration\": {\"len2\": 0.1}}", 1, &rc, &score), 0);
+    /* out of range or not a number: refused, naming the key */
+    static const char *const bad[] = {
+        "{\"kws_calibration\": {\"'\": 0}}",
+        "{\"kws_calibration\": {\"'\": -1}}",
+        "{\"kws_calibration\": {\"len1\": 50}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(calibrated_events(bad[i], 1, &rc, &score), -1);
+        CU_ASSERT_EQUAL(rc, SVX_ERR_FORMAT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(svx_last_error_message(), "\"kws_calibration\""));
+    }
+}
+
 static void free_model(void)
 {
     svx_model_destroy(g_model);
@@ -1101,6 +1173,7 @@ void test_register_stream(void)
         {"pauses: one long stream == its pieces (events and text, one of slack)", test_stream_pauses_pieces},
         {"pause thresholds from the model's metadata", test_stream_pause_thresholds},
         {"the end of a pause == an offline reference", test_stream_pause_end_reference},
+        {"keyword scores calibrated by the model's metadata", test_stream_kws_calibration},
         {"cleanup", test_stream_cleanup},
     };
     tu_add_suite("stream", tests, sizeof tests / sizeof tests[0]);
