@@ -17,8 +17,11 @@
  * Detections need models/default.svxm; those tests skip without it. */
 #include "test_cli.h"
 
+#include <math.h>
+
 #include "../audio/capture_internal.h"
 #include "shiftvox.h"
+#include "../decoder/decoder.h"
 
 #define DEFAULT_MODEL "models/default.svxm"
 #define TINY_MODEL "tests/data/models/tiny_ds3.svxm"
@@ -61,6 +64,53 @@ static void test_input_file(void)
     CU_ASSERT(rc == 0);
     CU_ASSERT(cli_count_lines(out, "yes") >= 1);
     CU_ASSERT(strstr(err, "s of audio") != NULL);
+}
+
+/* --no-calibration gives the raw scores: the same events (times), each
+ * calibrated score the raw one to the model's power for the word. "stop" at
+ * sensitivity 0.98 on samples/stop.wav fires on the weak "sto" peak (raw
+ * 0.02 with the sixth model), where a power != 1 shows. */
+static int listen_scores(const char *extra, double *start, double *end, double *score, int max)
+{
+    char cmd[1024], bin[512], out_path[256], err_path[256], out[8192];
+    tu_tmp_path(out_path, sizeof out_path, "listen_cal.out");
+    tu_tmp_path(err_path, sizeof err_path, "listen_cal.err");
+    snprintf(cmd, sizeof cmd, "%s listen -m %s --json -k stop:0.98 -i samples/stop.wav %s",
+             cli_bin(bin, sizeof bin), DEFAULT_MODEL, extra);
+    CU_ASSERT_EQUAL(cli_run(cmd, out_path, err_path, 60), 0);
+    cli_read(out_path, out, sizeof out);
+    int n = 0;
+    for (const char *p = out; n < max && (p = strstr(p, "{\"keyword\": \"stop\"")) != NULL; p++)
+        if (sscanf(p, "{\"keyword\": \"stop\", \"start\": %lf, \"end\": %lf, \"score\": %lf",
+                   &start[n], &end[n], &score[n]) == 3)
+            n++;
+    return n;
+}
+
+static void test_calibration_flag(void)
+{
+    if (!have_listen() || !have_default_model())
+        return;
+    svx_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(svx_model_load(DEFAULT_MODEL, &m), SVX_OK);
+    double g = 1.0;
+    int has = svx_meta_number(m, "kws_calibration", "stop", &g);
+    svx_model_destroy(m);
+    double s0[4], e0[4], raw[4], s1[4], e1[4], cal[4];
+    const int n_raw = listen_scores("--no-calibration", s0, e0, raw, 4);
+    const int n_cal = listen_scores("", s1, e1, cal, 4);
+    printf("\n  power %g (%s): raw %.3f, calibrated %.3f", g, has ? "model" : "none",
+           n_raw ? raw[0] : -1.0, n_cal ? cal[0] : -1.0);
+    CU_ASSERT_EQUAL_FATAL(n_raw, n_cal);
+    CU_ASSERT_FATAL(n_raw >= 1);
+    for (int i = 0; i < n_raw; i++) {
+        TU_ASSERT_CLOSE(s0[i], s1[i], 1e-9);
+        TU_ASSERT_CLOSE(e0[i], e1[i], 1e-9);
+        /* printed with 3 decimals: compare in the log domain with that slack */
+        TU_ASSERT_CLOSE(log(cal[i]), g * log(raw[i]), g * 0.0005 / raw[i] + 0.0005 / cal[i]);
+    }
+    if (has && fabs(g - 1.0) > 0.1 && raw[0] < 0.9)
+        CU_ASSERT(fabs(cal[0] - raw[0]) > 0.01);
 }
 
 /* SIGINT or SIGTERM during a paced run of a 30 s file. */
@@ -426,6 +476,7 @@ void test_register_cli_listen(void)
 {
     static const tu_test tests[] = {
         {"--input: detections on stdout, summary on stderr", test_input_file},
+        {"--no-calibration: the same events with raw scores", test_calibration_flag},
         {"SIGINT during --realtime: flush, summary, exit 0", test_sigint},
         {"SIGTERM during --realtime: flush, summary, exit 0", test_sigterm},
         {"stdout on /dev/full: clear error, exit 1", test_dev_full},
