@@ -238,12 +238,25 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     placed *pl = calloc((size_t)(set->n_clips ? set->n_clips : 1), sizeof *pl);
     detection *det_pool =
         malloc((size_t)(set->n_clips ? set->n_clips : 1) * N_THR * sizeof *det_pool);
+    const size_t n_cell = (size_t)N_THR * (size_t)sr.n_kw;
+    long *hit_kw = calloc(n_cell, sizeof *hit_kw), *fa_kw = calloc(n_cell, sizeof *fa_kw);
+    int *clips_kw = calloc((size_t)sr.n_kw, sizeof *clips_kw);
+    float *buf = NULL;
+    double *lat_emit = NULL, *lat_end = NULL;
+    int ok = 1, n_targets = 0;
+    if (!order || !pl || !det_pool || !hit_kw || !fa_kw || !clips_kw) {
+        fprintf(stderr, "shiftvox eval: out of memory\n");
+        if (sr.save)
+            fclose(sr.save);
+        ok = 0;
+        goto out;
+    }
     int n_order = 0, n_failed = 0;
-    for (int i = 0; order && i < set->n_clips; i++)
+    for (int i = 0; i < set->n_clips; i++)
         if (strcmp(set->clips[i].label12, EVAL_SILENCE))
             order[n_order++] = i;
     uint64_t rs = o->seed * 0x9E3779B97F4A7C15ull + 77;
-    for (int i = n_order - 1; order && i > 0; i--) {
+    for (int i = n_order - 1; i > 0; i--) {
         int k = (int)(eval_rand_next(&rs) % (uint64_t)(i + 1));
         int t = order[i];
         order[i] = order[k];
@@ -256,12 +269,10 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     } else {
         fprintf(stderr, "shiftvox eval: no noise recordings: using white noise for the bed\n");
     }
-    float *buf = NULL;
     size_t buf_cap = 0;
-    int n_placed = 0, n_targets = 0;
+    int n_placed = 0;
     double last_gain = 0.01;
     double t0 = eval_now_s();
-    int ok = order && pl && det_pool;
     for (int oi = 0; ok && oi < n_order; oi++) {
         const eval_clip *c = &set->clips[order[oi]];
         float *pcm = NULL;
@@ -360,8 +371,6 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
     const double slack = 0.25;
     for (int e = 0; e < sr.n_ev; e++) {
         event_rec *ev = &sr.ev[e];
-        if (ev->keyword < 0)
-            continue;
         int lo = 0, hi = n_placed - 1, last = -1;
         while (lo <= hi) {
             int mid = (lo + hi) / 2;
@@ -396,23 +405,33 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
         if (pl[k].keyword >= 0)
             kw_s += pl[k].end_s - pl[k].start_s + 2 * slack;
     const double rest_hours = audio_s > kw_s ? (audio_s - kw_s) / 3600.0 : 0.0;
+    /* Per threshold level and keyword (hit_kw, fa_kw at t * n_kw + k): clips
+     * detected and false alarms. Keywords fire independently, so the totals,
+     * and any per-keyword choice of thresholds, add up from these. */
     double frr[N_THR], fa_h[N_THR], fa_rest_h[N_THR];
-    long n_fa[N_THR], n_hit[N_THR], n_fa_rest[N_THR];
-    for (int t = 0; t < N_THR; t++) {
-        long hits = 0, fas = 0, fas_rest = 0;
-        for (int k = 0; k < n_placed; k++)
-            hits += pl[k].keyword >= 0 && pl[k].det[t].score >= 0;
-        for (int e = 0; e < sr.n_ev; e++)
-            if (sr.ev[e].level == t && sr.ev[e].match < 0) {
-                fas++;
-                fas_rest += !sr.ev[e].in_kw_clip;
+    long n_fa[N_THR] = {0}, n_hit[N_THR] = {0}, n_fa_rest[N_THR] = {0};
+    for (int k = 0; k < n_placed; k++) {
+        if (pl[k].keyword < 0)
+            continue;
+        clips_kw[pl[k].keyword]++;
+        for (int t = 0; t < N_THR; t++)
+            if (pl[k].det[t].score >= 0) {
+                hit_kw[(size_t)t * sr.n_kw + pl[k].keyword]++;
+                n_hit[t]++;
             }
-        n_hit[t] = hits;
-        n_fa[t] = fas;
-        n_fa_rest[t] = fas_rest;
-        frr[t] = n_targets ? 1.0 - (double)hits / n_targets : NAN;
-        fa_h[t] = hours > 0 ? (double)fas / hours : NAN;
-        fa_rest_h[t] = rest_hours > 0 ? (double)fas_rest / rest_hours : NAN;
+    }
+    for (int e = 0; e < sr.n_ev; e++) {
+        const event_rec *ev = &sr.ev[e];
+        if (ev->match >= 0)
+            continue;
+        fa_kw[(size_t)ev->level * sr.n_kw + ev->keyword]++;
+        n_fa[ev->level]++;
+        n_fa_rest[ev->level] += !ev->in_kw_clip;
+    }
+    for (int t = 0; t < N_THR; t++) {
+        frr[t] = n_targets ? 1.0 - (double)n_hit[t] / n_targets : NAN;
+        fa_h[t] = hours > 0 ? (double)n_fa[t] / hours : NAN;
+        fa_rest_h[t] = rest_hours > 0 ? (double)n_fa_rest[t] / rest_hours : NAN;
     }
     int t_star = -1;
     for (int t = 0; t < N_THR; t++)
@@ -436,8 +455,8 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
 
     /* Latencies of the detections kept at that threshold (each keyword clip's
      * best-scoring matching event). */
-    double *lat_emit = malloc((size_t)(n_placed ? n_placed : 1) * sizeof(double));
-    double *lat_end = malloc((size_t)(n_placed ? n_placed : 1) * sizeof(double));
+    lat_emit = malloc((size_t)(n_placed ? n_placed : 1) * sizeof(double));
+    lat_end = malloc((size_t)(n_placed ? n_placed : 1) * sizeof(double));
     int n_lat = 0;
     for (int k = 0; lat_emit && lat_end && k < n_placed; k++)
         if (pl[k].keyword >= 0 && pl[k].det[t_rep].score >= 0) {
@@ -479,18 +498,12 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
         printf("\nno threshold gives <= %.2f false alarms/hour (fewest: %.2f FA/h at %.2f, FRR %.2f%%)\n",
                o->target_fa, fa_h[N_THR - 1], thr_of(N_THR - 1), 100.0 * frr[N_THR - 1]);
     printf("per keyword FRR at %.2f:", thr_rep);
-    for (int k = 0; k < sr.n_kw; k++) {
-        int tot = 0, hit = 0;
-        for (int p = 0; p < n_placed; p++)
-            if (pl[p].keyword == k) {
-                tot++;
-                hit += pl[p].det[t_rep].score >= 0;
-            }
-        if (tot)
-            printf(" %s %.1f%%", sr.kw[k].word, 100.0 * (1.0 - (double)hit / tot));
+    for (int k = 0; k < sr.n_kw; k++)
+        if (clips_kw[k])
+            printf(" %s %.1f%%", sr.kw[k].word,
+                   100.0 * (1.0 - (double)hit_kw[(size_t)t_rep * sr.n_kw + k] / clips_kw[k]));
         else
             printf(" %s -", sr.kw[k].word);
-    }
     printf("\n");
     if (n_lat)
         printf("latency at %.2f, event emitted - end of the word: median %.0f ms, p90 %.0f ms, max %.0f ms;\n"
@@ -513,12 +526,8 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 eval_json_str(f, sr.kw[k].word);
             }
             fprintf(f, "],\n  \"keyword_clips\": [");
-            for (int k = 0; k < sr.n_kw; k++) {
-                int n = 0;
-                for (int p = 0; p < n_placed; p++)
-                    n += pl[p].keyword == k;
-                fprintf(f, "%s%d", k ? ", " : "", n);
-            }
+            for (int k = 0; k < sr.n_kw; k++)
+                fprintf(f, "%s%d", k ? ", " : "", clips_kw[k]);
             fprintf(f, "],\n  \"audio_seconds\": %.3f,\n  \"hours\": %.6f,\n  \"n_placed\": %d,\n"
                        "  \"n_keyword_clips\": %d,\n  \"n_failed\": %d,\n  \"n_events\": %d,\n"
                        "  \"n_dropped_events\": %llu,\n  \"n_pauses\": %llu,\n  \"keyword_competition\": %s,\n"
@@ -558,23 +567,13 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 eval_json_num(f, fa_rest_h[t]);
                 fprintf(f, ", \"false_alarms_non_keyword\": %ld", n_fa_rest[t]);
                 fprintf(f, ", \"false_alarms\": %ld, \"detected\": %ld", n_fa[t], n_hit[t]);
-                /* per keyword (in "keywords" order): clips detected and false
-                 * alarms. Keywords fire independently, so any per-keyword
-                 * choice of thresholds adds up from these. */
+                /* per keyword, in "keywords" order */
                 fprintf(f, ", \"detected_by_keyword\": [");
-                for (int k = 0; k < sr.n_kw; k++) {
-                    long h = 0;
-                    for (int p = 0; p < n_placed; p++)
-                        h += pl[p].keyword == k && pl[p].det[t].score >= 0;
-                    fprintf(f, "%s%ld", k ? ", " : "", h);
-                }
+                for (int k = 0; k < sr.n_kw; k++)
+                    fprintf(f, "%s%ld", k ? ", " : "", hit_kw[(size_t)t * sr.n_kw + k]);
                 fprintf(f, "], \"false_alarms_by_keyword\": [");
-                for (int k = 0; k < sr.n_kw; k++) {
-                    long n = 0;
-                    for (int e = 0; e < sr.n_ev; e++)
-                        n += sr.ev[e].level == t && sr.ev[e].match < 0 && sr.ev[e].keyword == k;
-                    fprintf(f, "%s%ld", k ? ", " : "", n);
-                }
+                for (int k = 0; k < sr.n_kw; k++)
+                    fprintf(f, "%s%ld", k ? ", " : "", fa_kw[(size_t)t * sr.n_kw + k]);
                 fprintf(f, "]}%s\n", t + 1 < N_THR ? "," : "");
             }
             fprintf(f, "  ],\n  \"placed\": [\n");
@@ -599,7 +598,7 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 if (ev->level != t_rep)
                     continue;
                 fprintf(f, "    {\"keyword\": ");
-                eval_json_str(f, ev->keyword >= 0 ? sr.kw[ev->keyword].word : "?");
+                eval_json_str(f, sr.kw[ev->keyword].word);
                 fprintf(f, ", \"start\": %.3f, \"end\": %.3f, \"emitted\": %.3f, \"score\": %.4f, "
                            "\"matched\": %s}%s\n",
                         ev->start_s, ev->end_s, ev->emit_s, (double)ev->score,
@@ -656,12 +655,16 @@ int eval_run_stream(const eval_opts *o, const svx_model *model, const eval_set *
                 fprintf(stderr, "shiftvox eval: wrote %s\n", png);
         }
     }
+out:
     free(lat_emit);
     free(lat_end);
     free(buf);
     free(order);
     free(pl);
     free(det_pool);
+    free(hit_kw);
+    free(fa_kw);
+    free(clips_kw);
     free(sr.ev);
     svx_stream_destroy(sr.st);
     free(kws);

@@ -218,6 +218,10 @@ typedef struct {
 
 void svx_kws_params_default(svx_kws_params *p, double frame_s);
 float svx_kws_threshold(float sensitivity);
+/* A keyword as the spotter keeps it: ASCII lower case, runs of white space to
+ * one space, no leading or trailing space. Returns its length, -1 when it
+ * does not fit in cap bytes. */
+int svx_kws_normalise(const char *in, char *out, size_t cap);
 
 /* Each keyword: a word or phrase (lower-cased, spaces collapsed) spelled with
  * the symbol table; SVX_ERR_KEYWORD names a keyword that cannot be spelled,

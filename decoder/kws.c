@@ -94,9 +94,7 @@ float svx_kws_threshold(float sensitivity)
     return thr < 0.02f ? 0.02f : thr > 0.98f ? 0.98f : thr;
 }
 
-/* Normalises a keyword: ASCII lower case, runs of white space to one space,
- * no leading or trailing space. */
-static int normalise(const char *in, char *out, size_t cap)
+int svx_kws_normalise(const char *in, char *out, size_t cap)
 {
     size_t n = 0;
     int pending_space = 0;
@@ -254,7 +252,7 @@ int svx_kws_create(const svx_symtab *t, const svx_kws_params *p, const svx_keywo
                           word, (double)p->score_power[i], KWS_MIN_POWER, KWS_MAX_POWER);
             goto fail;
         }
-        if (normalise(word, kw->text, sizeof kw->text) < 0) {
+        if (svx_kws_normalise(word, kw->text, sizeof kw->text) < 0) {
             rc = svx_fail(SVX_ERR_KEYWORD, "%s \"%.40s...\" is longer than %d bytes", what, word,
                           SVX_DEC_MAX_WORD_BYTES);
             goto fail;

@@ -68,38 +68,33 @@ void svx_stream_config_default(svx_stream_config *cfg)
 }
 
 /* The model's keyword-score calibration (see svx_stream_config.kws_calibrate):
- * metadata "kws_calibration" gives a score power per word, and "len<n>" one
- * for words of n letters it has no entry for. *power stays 1 when neither is
- * there; a value outside KWS_MIN_POWER..KWS_MAX_POWER is a format error. */
+ * metadata "kws_calibration" gives a score power per word (keyed by the text
+ * the spotter keeps), and "len<n>" one for words of n letters it has no entry
+ * for; 1 when neither is there. A value outside KWS_MIN_POWER..KWS_MAX_POWER
+ * is a format error. A NULL or over-long keyword keeps 1: svx_kws_create
+ * reports it. */
 static int calibrated_power(const svx_model *m, const char *word, float *power)
 {
     char key[SVX_DEC_MAX_WORD_BYTES + 1];
-    size_t n = 0;
-    int letters = 0, space = 0;
-    for (const char *c = word; *c && n < sizeof key - 1; c++) {
-        if (*c == ' ' || *c == '\t') {
-            space = n > 0;
-            continue;
-        }
-        if (space && n < sizeof key - 2)
-            key[n++] = ' ';
-        space = 0;
-        key[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-        letters++;
-    }
-    key[n] = '\0';
-    double v = 1.0;
-    int found = svx_meta_number(m, "kws_calibration", key, &v);
-    if (!found) {
+    *power = 1.0f;
+    const int n = word ? svx_kws_normalise(word, key, sizeof key) : -1;
+    if (n < 0)
+        return SVX_OK;
+    double v;
+    if (!svx_meta_number(m, "kws_calibration", key, &v)) {
+        int letters = 0;
+        for (int i = 0; i < n; i++)
+            letters += key[i] != ' ';
         snprintf(key, sizeof key, "len%d", letters);
-        found = svx_meta_number(m, "kws_calibration", key, &v);
+        if (!svx_meta_number(m, "kws_calibration", key, &v))
+            return SVX_OK;
     }
-    if (found && !(v >= KWS_MIN_POWER && v <= KWS_MAX_POWER))
+    if (!(v >= KWS_MIN_POWER && v <= KWS_MAX_POWER))
         return svx_fail(SVX_ERR_FORMAT, "svx_stream_create: the model's metadata "
                         "\"kws_calibration\" gives \"%s\" %g, expected %g..%g",
                         key, v, KWS_MIN_POWER, KWS_MAX_POWER);
     *power = (float)v;
-    return found;
+    return SVX_OK;
 }
 
 const char *const *svx_vocabulary_default(int *n_words)
@@ -226,8 +221,7 @@ int svx_stream_create(const svx_model *m, const svx_stream_config *cfg, svx_stre
                 goto fail;
             }
             for (int i = 0; i < cfg->n_keywords && rc >= 0; i++)
-                rc = cfg->keywords[i].word ? calibrated_power(m, cfg->keywords[i].word, &power[i])
-                                           : 0;
+                rc = calibrated_power(m, cfg->keywords[i].word, &power[i]);
             kp.score_power = power;
         }
         if (rc >= 0)

@@ -110,9 +110,8 @@ def main(argv=None):
     meta["kws_calibration"] = cal
     out = a.out or a.model
     n = svxmodel.write_model(out, m["frontend"], m["symbols"], m["layers"], meta)
-    words = [w for w in report["keywords"]]
     print("%s: %d bytes; F = %.3g FA/h per keyword; powers %s" % (
-        out, n, cal["fa_per_hour"], " ".join("%s=%.2f" % (w, cal[w]) for w in words)))
+        out, n, cal["fa_per_hour"], " ".join("%s=%.2f" % (w, cal[w]) for w in report["keywords"])))
     return 0
 
 
