@@ -272,13 +272,53 @@ def param_groups(model, wd):
 # training
 
 
-def ctc_step(model, batch, specaug=None):
+def ctc_step(model, batch, specaug=None, word_ce=None, cand=None, weight=0.0):
     x, lens, tg, tlen = batch
     logp = model(x, specaug=specaug)                    # B, T', V
     olen = model.out_lengths(lens)
     loss = F.ctc_loss(logp.transpose(0, 1), tg, olen, tlen, blank=0,
                       reduction="mean", zero_infinity=True)
+    if word_ce is not None and weight > 0:
+        loss = loss + weight * word_ce(logp, olen, cand)
     return loss
+
+
+class WordCE:
+    """A discriminative term over the closed set of the 12-class rule's
+    candidates (the 35 Speech Commands words and the empty transcript): for
+    each single-word item of a batch, the CTC log-likelihoods of every
+    candidate are the logits of a softmax, and the loss is the cross-entropy
+    of the item's own word (MMI over a closed word set).  CTC alone trains
+    each item towards its own transcript, never away from the words it is
+    confused with ("off" -> "up", "down" -> "no"); this term does.  Items
+    whose text is not a candidate (sequences, unknown clips) add nothing."""
+
+    def __init__(self):
+        from .evaluate import CANDIDATES
+        self.cands = list(CANDIDATES)
+        self.index = {c: k for k, c in enumerate(self.cands)}
+        ids = [text_to_ids(c) for c in self.cands]
+        self.tg = torch.tensor([i for t in ids for i in t], dtype=torch.long)
+        self.tlen = torch.tensor([len(t) for t in ids])
+        # fewest frames a CTC path for each candidate needs (a blank between repeats)
+        self.need = torch.tensor([len(t) + sum(a == b for a, b in zip(t, t[1:])) for t in ids])
+
+    def targets(self, texts):
+        return torch.tensor([self.index.get(t, -1) if t is not None else -1 for t in texts])
+
+    def __call__(self, logp, olen, cand):
+        sel = (cand >= 0).nonzero().flatten()
+        if len(sel) == 0:
+            return logp.sum() * 0.0
+        K, b = len(self.cands), len(sel)
+        lp = logp[sel].transpose(0, 1)                       # T', b, V
+        x = lp.repeat_interleave(K, dim=1)                   # T', b*K, V (item-major)
+        il = olen[sel].repeat_interleave(K)
+        nll = F.ctc_loss(x, self.tg.repeat(b), il, self.tlen.repeat(b), blank=0,
+                         reduction="none", zero_infinity=True).view(b, K)
+        feasible = self.need[None, :] <= olen[sel][:, None]
+        logits = torch.where(feasible, -nll, torch.full_like(nll, -1e4))
+        return F.cross_entropy(logits, cand[sel])
 
 
 def make_schedule(opt, total_steps, warmup):
@@ -333,6 +373,7 @@ def train(args, train_items=None, dev_items=None, log=None):
         log("resumed from %s after epoch %d" % (ckpt_path, ck["epoch"]))
 
     last_epoch = min(args.epochs, args.stop_after) if args.stop_after else args.epochs
+    wce = WordCE() if args.word_ce > 0 else None
     for epoch in range(start_epoch, last_epoch):
         model.train()
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
@@ -342,7 +383,8 @@ def train(args, train_items=None, dev_items=None, log=None):
         tot, n, t0 = 0.0, 0, time.time()
         for i, idx in enumerate(batches):
             batch = collate([time_shift(train_items[j], g, args.shift) for j in idx])
-            loss = ctc_step(model, batch, sa)
+            cand = wce.targets([train_items[j]["text"] for j in idx]) if wce else None
+            loss = ctc_step(model, batch, sa, wce, cand, args.word_ce)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -383,6 +425,8 @@ def add_args(p):
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--c1", type=int, default=16)
     p.add_argument("--c2", type=int, default=32)
+    p.add_argument("--word-ce", type=float, default=0.0,
+                   help="weight of the closed-set word cross-entropy (WordCE) added to CTC")
     p.add_argument("--shift", type=int, default=10, help="max time shift in frames")
     p.add_argument("--no-specaug", dest="specaug", action="store_false")
     p.add_argument("--seed", type=int, default=1)

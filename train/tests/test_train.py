@@ -157,3 +157,40 @@ def test_pause_thresholds_follow_the_silence_percentile():
     assert t["n_frames"] == 500
     assert (t["enter_blank"], t["exit_blank"]) == (pytest.approx(0.9), pytest.approx(0.5))
     assert 0 < t["exit_blank"] < t["enter_blank"] < 1
+
+
+def test_word_ce_is_the_cross_entropy_of_the_word_scores():
+    """WordCE against word_scores (itself checked against brute-force CTC):
+    items whose text is no candidate add nothing, and a candidate too long
+    for an item's frames is left out of its softmax."""
+    from train.evaluate import CANDIDATES
+    from train.train import WordCE
+    rng = np.random.default_rng(11)
+    B, T, V = 5, 12, 29
+    lp = torch.log_softmax(torch.tensor(rng.normal(0, 2, (B, T, V))), dim=-1).float()
+    olen = torch.tensor([12, 12, 3, 9, 12])
+    texts = ["off", "up", "", "left right", None]      # 3 candidates, a sequence, unknown
+    w = WordCE()
+    cand = w.targets(texts)
+    assert cand.tolist() == [CANDIDATES.index("off"), CANDIDATES.index("up"),
+                             CANDIDATES.index(""), -1, -1]
+    got = float(w(lp, olen, cand))
+    want = []
+    for b in range(3):
+        s = word_scores([lp[b, :int(olen[b])]])[0]
+        ok = np.isfinite(s)             # CTC gives -inf to words needing more frames
+        assert ok.sum() < len(CANDIDATES) if int(olen[b]) == 3 else ok.all()
+        s = s[ok]
+        k = list(np.flatnonzero(ok)).index(int(cand[b]))
+        want.append(-(s[k] - np.logaddexp.reduce(s)))
+    assert got == pytest.approx(float(np.mean(want)), abs=1e-4)
+    # no candidate in the batch: zero, and still part of the graph
+    z = w(lp.requires_grad_(), olen, w.targets([None, "left right", None, None, None]))
+    assert float(z) == 0.0 and z.requires_grad
+
+
+def test_word_ce_training_lowers_both_terms(tmp_path):
+    items = synthetic_items(96, seed=3)
+    _, hist = train(_args(tmp_path, "--epochs", "4", "--word-ce", "1"), items, None)
+    losses = [h["train_loss"] for h in hist]
+    assert all(np.isfinite(losses)) and losses[-1] < 0.6 * losses[0], losses
