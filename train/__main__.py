@@ -147,8 +147,28 @@ def main(argv=None):
         p = argparse.ArgumentParser(prog="python3 -m train export")
         p.add_argument("checkpoint")
         p.add_argument("out")
+        p.add_argument("--meta", action="store_true",
+                       help="also write the recipe's metadata, measured on the training set "
+                       "(never dev): the 12-class score bias, the stream pause thresholds and "
+                       "the dev speakers trained on")
         a = p.parse_args(argv[1:])
-        n = export_checkpoint(a.checkpoint, a.out)
+        meta = None
+        if a.meta:
+            from .model import load_checkpoint_model
+            from .train import Log, add_args, load_datasets
+            log = Log(None)
+            data_args = add_args(argparse.ArgumentParser()).parse_args(["--quiet"])
+            tr, dev, _ = load_datasets(data_args, log)
+            dev_trained = list(getattr(tr, "recipe", {}).get("dev_trained_speakers", []))
+            tr, dev = list(tr), list(dev)
+            model, _ = load_checkpoint_model(a.checkpoint)
+            r = evaluate_all(model.eval(), tr, dev)
+            meta = {"eval_bias": r["bias"], "pause": recipe_pause_thresholds(a.checkpoint, tr),
+                    "dev_trained_speakers": dev_trained}
+            log("dev 12-class accuracy %.4f raw, %.4f with the training-set bias %s; "
+                "pause %s" % (r["dev_acc12_raw"], r["dev_acc12"], r["bias"],
+                              json.dumps(meta["pause"])))
+        n = export_checkpoint(a.checkpoint, a.out, meta)
         print("%s: %d bytes" % (a.out, n))
         return 0
     if argv and argv[0] == "eval":
