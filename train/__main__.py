@@ -31,6 +31,11 @@ RECIPE = {
     "float": ["--quant", "float", "--hidden", "128", "--epochs", "10", "--lr", "2e-3"],
     "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "8", "--lr", "1e-3",
                     "--warmup", "100"],
+    # the seventh: 6 more DenseShift epochs with the closed-set word
+    # cross-entropy (train.train.WordCE) beside CTC, on the data seed 2
+    # cache (other augmented copies of the same clips).
+    "wordce": ["--quant", "denseshift", "--bits", "3", "--epochs", "6", "--lr", "4e-4",
+               "--warmup", "100", "--seed", "2", "--word-ce", "1"],
 }
 # The comparison table: every quantiser fine-tuned from the same float
 # checkpoint with the same budget as each other (--max-batches per epoch).
@@ -84,6 +89,7 @@ def run_recipe(what, argv):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--float-epochs", type=int, default=None)
     p.add_argument("--qat-epochs", type=int, default=None)
+    p.add_argument("--wordce-epochs", type=int, default=None)
     p.add_argument("--max-batches", type=int, default=0,
                    help="compare: batches per fine-tuning epoch (0: all)")
     a = p.parse_args(argv)
@@ -106,7 +112,10 @@ def run_recipe(what, argv):
             args += ["--epochs", "1"]
         targs = add_args(argparse.ArgumentParser()).parse_args(args)
         log("== %s: %s" % (name, " ".join(args)))
-        model, hist = train(targs, tr, dev, log)
+        items = tr
+        if targs.seed != data_args.seed:     # a stage on another seed's augmented copies
+            items = list(load_datasets(targs, log)[0])
+        model, hist = train(targs, items, dev, log)
         results[name] = dict(evaluate_all(model, tr, dev), args=args, history=hist,
                              weights=model.n_weights())
         with open(results_path, "w") as f:
@@ -121,9 +130,10 @@ def run_recipe(what, argv):
     init = ["--init-from", float_ck]
     if what == "recipe":
         ck = run("denseshift3", RECIPE["denseshift3"] + init, a.qat_epochs)
+        ck = run("wordce", RECIPE["wordce"] + ["--init-from", ck], a.wordce_epochs)
         pause = recipe_pause_thresholds(ck, tr)
         log("stream pause thresholds: %s" % json.dumps(pause))
-        n = export_checkpoint(ck, a.model, {"eval_bias": results["denseshift3"]["bias"],
+        n = export_checkpoint(ck, a.model, {"eval_bias": results["wordce"]["bias"],
                                                  "pause": pause,
                                                  "dev_trained_speakers": dev_trained})
         log("exported %s: %d bytes" % (a.model, n))
