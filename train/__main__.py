@@ -31,11 +31,14 @@ RECIPE = {
     "float": ["--quant", "float", "--hidden", "128", "--epochs", "10", "--lr", "2e-3"],
     "denseshift3": ["--quant", "denseshift", "--bits", "3", "--epochs", "8", "--lr", "1e-3",
                     "--warmup", "100"],
-    # the seventh: 6 more DenseShift epochs with the closed-set word
+    # the seventh: 6 + 5 more DenseShift epochs with the closed-set word
     # cross-entropy (train.train.WordCE) beside CTC, on the data seed 2
     # cache (other augmented copies of the same clips).
     "wordce": ["--quant", "denseshift", "--bits", "3", "--epochs", "6", "--lr", "4e-4",
                "--warmup", "100", "--seed", "2", "--word-ce", "1"],
+    # then 5 epochs with the term's weight 2 on the seed 1 features again
+    "wordce2": ["--quant", "denseshift", "--bits", "3", "--epochs", "5", "--lr", "3e-4",
+                "--warmup", "100", "--seed", "1", "--word-ce", "2"],
 }
 # The comparison table: every quantiser fine-tuned from the same float
 # checkpoint with the same budget as each other (--max-batches per epoch).
@@ -89,7 +92,8 @@ def run_recipe(what, argv):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--float-epochs", type=int, default=None)
     p.add_argument("--qat-epochs", type=int, default=None)
-    p.add_argument("--wordce-epochs", type=int, default=None)
+    p.add_argument("--wordce-epochs", type=int, default=None,
+                   help="epochs of each word cross-entropy stage (default: the recipe's 6 and 5)")
     p.add_argument("--max-batches", type=int, default=0,
                    help="compare: batches per fine-tuning epoch (0: all)")
     a = p.parse_args(argv)
@@ -131,9 +135,10 @@ def run_recipe(what, argv):
     if what == "recipe":
         ck = run("denseshift3", RECIPE["denseshift3"] + init, a.qat_epochs)
         ck = run("wordce", RECIPE["wordce"] + ["--init-from", ck], a.wordce_epochs)
+        ck = run("wordce2", RECIPE["wordce2"] + ["--init-from", ck], a.wordce_epochs)
         pause = recipe_pause_thresholds(ck, tr)
         log("stream pause thresholds: %s" % json.dumps(pause))
-        n = export_checkpoint(ck, a.model, {"eval_bias": results["wordce"]["bias"],
+        n = export_checkpoint(ck, a.model, {"eval_bias": results["wordce2"]["bias"],
                                                  "pause": pause,
                                                  "dev_trained_speakers": dev_trained})
         log("exported %s: %d bytes" % (a.model, n))
