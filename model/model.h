@@ -37,6 +37,7 @@ enum { SVX_ENC_INT8 = 4, SVX_ENC_INT32 = 5 };
 #define SVX_MAX_META_BYTES (1u << 20)
 #define SVX_MAX_DIM 65536
 #define SVX_MAX_KT 64      /* convolution kernel length in time */
+#define SVX_MAX_TIME_STRIDE 64 /* product of the convolutions' time strides (frames) */
 #define SVX_MAX_MATRIX (1u << 26) /* weights per matrix */
 #define SVX_MAX_MODEL_BYTES (256u << 20) /* file size svx_model_load reads */
 

@@ -1075,10 +1075,21 @@ static void prepare_int_kernels(svx_model *m)
 static int finish_model(svx_model *m, const char *src)
 {
     prepare_int_kernels(m);
-    m->int_time_stride = 1;
+    /* each layer's s_t is checked alone (1..SVX_MAX_DIM); their product is
+     * the model's frame stride, which must stay small (and within an int) */
+    long stride = 1;
     for (int i = 0; i < m->n_int_layers; i++)
-        if (m->int_layers[i].type == SVX_LAYER_INT_CONV2D)
-            m->int_time_stride *= m->int_layers[i].s_t;
+        if (m->int_layers[i].type == SVX_LAYER_INT_CONV2D &&
+            (stride *= m->int_layers[i].s_t) > SVX_MAX_TIME_STRIDE)
+            return svx_fail(SVX_ERR_SHAPE, "%s: the integer graph's convolution time strides "
+                            "multiply to more than %d frames", src, SVX_MAX_TIME_STRIDE);
+    m->int_time_stride = (int)stride;
+    stride = 1;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].type == SVX_LAYER_CONV2D &&
+            (stride *= m->layers[i].s_t) > SVX_MAX_TIME_STRIDE)
+            return svx_fail(SVX_ERR_SHAPE, "%s: the convolution time strides multiply to more "
+                            "than %d frames", src, SVX_MAX_TIME_STRIDE);
     if (m->opt.force_integer && m->n_int_layers == 0)
         return svx_fail(SVX_ERR_ENCODING, "%s: the integer path was asked for but this model "
                         "carries only the float-activation graph", src);

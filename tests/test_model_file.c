@@ -236,6 +236,28 @@ static void test_impossible_shapes(void)
     expect_desc(&fx, SVX_ERR_SHAPE, "s_t");
     fx.layers[2] = keep;
 
+    /* each stride in range alone, their product not (found by the fuzzer:
+     * 65535 * 64769 overflowed an int) */
+    svx_layer_desc keep1 = fx.layers[1];
+    fx.layers[1].params[6] = 65535;
+    fx.layers[2].params[6] = 64769;
+    expect_desc(&fx, SVX_ERR_SHAPE, "time strides multiply to more than 64 frames");
+    fx.layers[1].params[6] = 33; /* 33 * 2 = 66 > 64 */
+    fx.layers[2].params[6] = 2;
+    expect_desc(&fx, SVX_ERR_SHAPE, "time strides multiply to more than 64 frames");
+    fx.layers[1].params[6] = 32; /* 32 * 2 = 64: allowed */
+    {
+        svx_model *m = NULL;
+        size_t n = 0;
+        uint8_t *buf = fx_bytes(&fx, &n, NULL);
+        CU_ASSERT_EQUAL_FATAL(svx_model_load_memory(buf, n, NULL, &m), SVX_OK);
+        CU_ASSERT_EQUAL(svx_model_time_stride(m), 64);
+        svx_model_destroy(m);
+        free(buf);
+    }
+    fx.layers[1] = keep1;
+    fx.layers[2] = keep;
+
     fx.layers[2].params[9] = 2; /* relu flag not 0/1 */
     expect_desc(&fx, SVX_ERR_SHAPE, "relu");
     fx.layers[2] = keep;
@@ -548,6 +570,10 @@ static void test_integer_hostile(void)
     expect_ix(&ix, SVX_ERR_FORMAT, "must start with int_input");
     ix_build(&ix); ix.desc.n_layers = 4;
     expect_ix(&ix, SVX_ERR_FORMAT, "end with its only int_linear");
+    /* time strides each in range, their product not */
+    ix_build(&ix); L[1].params[6] = 65535; L[2].params[6] = 64769;
+    expect_ix(&ix, SVX_ERR_SHAPE, "integer graph's convolution time strides multiply to more "
+              "than 64 frames");
     /* a float layer after the integer graph */
     ix_build(&ix);
     L[5] = (svx_layer_desc){SVX_LAYER_LOGSOFTMAX, "lsm", 1, {FX_V}, 0, {{0}}};
