@@ -140,11 +140,17 @@ demo: deps
 # Reproduces models/default.svxm from the audio in ../shared/data: installs the
 # trainer's Debian packages, builds the feature cache through the C front end
 # (train/cache/), trains float32 then DenseShift 3-bit from it (train/runs/),
-# exports. Resumable: run it again after an interruption.
+# exports, adds the integer graph and fits the keyword-score calibration
+# (models/README.md, recipe steps 1-7). Resumable: run it again after an
+# interruption (the training stages resume from their checkpoints).
 train:
 	@bash scripts/install-deps.sh train
-	@$(MAKE) --no-print-directory $(LIB_SO)
-	SVX_LIB=$(abspath $(LIB_SO)) nice -n 5 $(PYTHON) -m train recipe
+	@$(MAKE) --no-print-directory all
+	SVX_LIB=$(abspath $(LIB_SO)) nice -n 5 $(PYTHON) -m train recipe --model train/runs/recipe/default.svxm
+	SVX_LIB=$(abspath $(LIB_SO)) nice -n 5 $(PYTHON) -m train.export_int train/runs/recipe/default.svxm \
+	    --calib 200 --per-word 0 --out train/runs/recipe/both.svxm
+	SVX_LIB=$(abspath $(LIB_SO)) SVX_BIN=$(BIN) nice -n 5 sh scripts/calibrate-kws.sh \
+	    train/runs/recipe/both.svxm models/default.svxm
 
 bench: all
 	$(BIN) bench
