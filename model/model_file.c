@@ -1090,18 +1090,16 @@ static int finish_model(svx_model *m, const char *src)
             (stride *= m->layers[i].s_t) > SVX_MAX_TIME_STRIDE)
             return svx_fail(SVX_ERR_SHAPE, "%s: the convolution time strides multiply to more "
                             "than %d frames", src, SVX_MAX_TIME_STRIDE);
+    m->time_stride = (int)stride;
     if (m->opt.force_integer && m->n_int_layers == 0)
         return svx_fail(SVX_ERR_ENCODING, "%s: the integer path was asked for but this model "
                         "carries only the float-activation graph", src);
     m->use_int = m->n_int_layers > 0 && (m->opt.force_integer || m->n_layers == 0);
     m->weight_bytes = m->use_int ? m->int_weight_bytes : m->float_weight_bytes;
-    m->time_stride = 1;
     m->max_frame = m->fe.n_mels;
     m->scratch_floats = 0;
     for (int i = 0; i < m->n_layers; i++) {
         svx_layer *L = &m->layers[i];
-        if (L->type == SVX_LAYER_CONV2D)
-            m->time_stride *= L->s_t;
         if (L->n_out > m->max_frame)
             m->max_frame = L->n_out;
         if (L->type == SVX_LAYER_GRU && 3 * L->hidden > m->max_frame)

@@ -82,6 +82,23 @@ def recipe_pause_thresholds(ckpt, train_items, max_items=500):
     return pause_thresholds(model.eval(), sil)
 
 
+def recipe_data(common, log):
+    """The recipe's training and dev items (data seed 1) and the ids of the dev
+    speakers trained on."""
+    from .train import add_args, load_datasets
+    data_args = add_args(argparse.ArgumentParser()).parse_args(common)
+    tr, dev, _ = load_datasets(data_args, log)
+    dev_trained = list(getattr(tr, "recipe", {}).get("dev_trained_speakers", []))
+    return data_args, list(tr), list(dev), dev_trained
+
+
+def recipe_meta(ckpt, bias, train_items, dev_trained):
+    """The exported model's metadata: the 12-class score bias, the stream pause
+    thresholds (both measured on training data) and the dev speakers trained on."""
+    return {"eval_bias": bias, "pause": recipe_pause_thresholds(ckpt, train_items),
+            "dev_trained_speakers": dev_trained}
+
+
 def run_recipe(what, argv):
     import os
     from .export import export_checkpoint
@@ -100,11 +117,8 @@ def run_recipe(what, argv):
     os.makedirs(a.runs, exist_ok=True)
     log = Log(os.path.join(a.runs, "recipe.log"))
     common = ["--quiet"] + (["--quick"] if a.quick else [])
-    data_args = add_args(argparse.ArgumentParser()).parse_args(common)
-    tr, dev, _ = load_datasets(data_args, log)
-    dev_trained = list(getattr(tr, "recipe", {}).get("dev_trained_speakers", []))
+    data_args, tr, dev, dev_trained = recipe_data(common, log)
     log("dev speakers trained on: %d (their clips left the dev set)" % len(dev_trained))
-    tr, dev = list(tr), list(dev)
     results_path = os.path.join(a.runs, "results.json")
     results = json.load(open(results_path)) if os.path.exists(results_path) else {}
 
@@ -136,11 +150,9 @@ def run_recipe(what, argv):
         ck = run("denseshift3", RECIPE["denseshift3"] + init, a.qat_epochs)
         ck = run("wordce", RECIPE["wordce"] + ["--init-from", ck], a.wordce_epochs)
         ck = run("wordce2", RECIPE["wordce2"] + ["--init-from", ck], a.wordce_epochs)
-        pause = recipe_pause_thresholds(ck, tr)
-        log("stream pause thresholds: %s" % json.dumps(pause))
-        n = export_checkpoint(ck, a.model, {"eval_bias": results["wordce2"]["bias"],
-                                                 "pause": pause,
-                                                 "dev_trained_speakers": dev_trained})
+        meta = recipe_meta(ck, results["wordce2"]["bias"], tr, dev_trained)
+        log("stream pause thresholds: %s" % json.dumps(meta["pause"]))
+        n = export_checkpoint(ck, a.model, meta)
         log("exported %s: %d bytes" % (a.model, n))
     else:
         for q, b in COMPARE:
@@ -170,16 +182,12 @@ def main(argv=None):
         meta = None
         if a.meta:
             from .model import load_checkpoint_model
-            from .train import Log, add_args, load_datasets
+            from .train import Log
             log = Log(None)
-            data_args = add_args(argparse.ArgumentParser()).parse_args(["--quiet"])
-            tr, dev, _ = load_datasets(data_args, log)
-            dev_trained = list(getattr(tr, "recipe", {}).get("dev_trained_speakers", []))
-            tr, dev = list(tr), list(dev)
+            _, tr, dev, dev_trained = recipe_data(["--quiet"], log)
             model, _ = load_checkpoint_model(a.checkpoint)
             r = evaluate_all(model.eval(), tr, dev)
-            meta = {"eval_bias": r["bias"], "pause": recipe_pause_thresholds(a.checkpoint, tr),
-                    "dev_trained_speakers": dev_trained}
+            meta = recipe_meta(a.checkpoint, r["bias"], tr, dev_trained)
             log("dev 12-class accuracy %.4f raw, %.4f with the training-set bias %s; "
                 "pause %s" % (r["dev_acc12_raw"], r["dev_acc12"], r["bias"],
                               json.dumps(meta["pause"])))

@@ -43,14 +43,19 @@ def logprobs(model, items, batch=128):
     return out
 
 
+def candidate_targets(candidates=CANDIDATES):
+    """CTC targets of the candidates, concatenated, and their lengths."""
+    ids = [text_to_ids(c) for c in candidates]
+    return (torch.tensor([i for t in ids for i in t], dtype=torch.long),
+            torch.tensor([len(t) for t in ids]))
+
+
 @torch.no_grad()
 def word_scores(lps, candidates=CANDIDATES):
     """[N, n_candidates] CTC log-likelihoods log P(candidate | clip)."""
-    ids = [text_to_ids(c) for c in candidates]
     K = len(candidates)
     scores = np.zeros((len(lps), K))
-    tg = torch.tensor([i for t in ids for i in t], dtype=torch.long)
-    tlen = torch.tensor([len(t) for t in ids])
+    tg, tlen = candidate_targets(candidates)
     for n, lp in enumerate(lps):
         T = lp.shape[0]
         x = lp.unsqueeze(1).expand(T, K, lp.shape[1])

@@ -294,14 +294,13 @@ class WordCE:
     whose text is not a candidate (sequences, unknown clips) add nothing."""
 
     def __init__(self):
-        from .evaluate import CANDIDATES
+        from .evaluate import CANDIDATES, candidate_targets
         self.cands = list(CANDIDATES)
         self.index = {c: k for k, c in enumerate(self.cands)}
-        ids = [text_to_ids(c) for c in self.cands]
-        self.tg = torch.tensor([i for t in ids for i in t], dtype=torch.long)
-        self.tlen = torch.tensor([len(t) for t in ids])
+        self.tg, self.tlen = candidate_targets(self.cands)
         # fewest frames a CTC path for each candidate needs (a blank between repeats)
-        self.need = torch.tensor([len(t) + sum(a == b for a, b in zip(t, t[1:])) for t in ids])
+        self.need = torch.tensor([len(t) + sum(a == b for a, b in zip(t, t[1:]))
+                                  for t in map(text_to_ids, self.cands)])
 
     def targets(self, texts):
         return torch.tensor([self.index.get(t, -1) if t is not None else -1 for t in texts])
