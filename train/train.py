@@ -221,9 +221,7 @@ def build_model(args, train_items, log):
            "c1": args.c1, "c2": args.c2,
            "n_mels": train_items[0]["feats"].shape[1] if train_items else 40}
     if args.init_from:
-        ck = torch.load(args.init_from, map_location="cpu")
-        src = CRNN(ck["config"])
-        src.load_state_dict(ck["model"])
+        src = init_source(args.init_from, train_items, args.seed)
         for k in ("hidden", "c1", "c2", "n_mels"):
             cfg[k] = src.cfg[k]
         model = CRNN(src.cfg, quant=args.quant, bits=args.bits)
@@ -231,12 +229,29 @@ def build_model(args, train_items, log):
         for name, qz in model.quantizers().items():
             w = dict(src.quantizers())[name]().detach()
             setattr(model, _attr_of(name), quant.make_weight(args.quant, w, args.bits))
-        log("init from %s (its quantiser: %s)" % (args.init_from, src.cfg["quant"]))
+        log("init from %s (its quantiser: %s)" % (args.init_from, getattr(
+            src, "file_quant", (src.cfg["quant"],))[0]))
     else:
         model = CRNN(cfg)
         mean, std = feature_stats(train_items)
         model.set_norm(mean, std)
     return model
+
+
+def init_source(path, train_items, seed=1, n_stats=512):
+    """The model --init-from starts from: a train/train.py checkpoint, or a
+    model file (.svxm, train/svximport.py), whose BatchNorm statistics are
+    measured on n_stats training items drawn with seed."""
+    if path.endswith(".svxm"):
+        from . import svximport
+        g = np.random.default_rng(seed)
+        n = min(n_stats, len(train_items))
+        pick = g.choice(len(train_items), n, replace=False) if n else []
+        return svximport.model_from_file(path, [train_items[int(i)]["feats"] for i in pick])
+    ck = torch.load(path, map_location="cpu")
+    src = CRNN(ck["config"])
+    src.load_state_dict(ck["model"])
+    return src
 
 
 def _attr_of(name):
@@ -429,8 +444,8 @@ def add_args(p):
     p.add_argument("--shift", type=int, default=10, help="max time shift in frames")
     p.add_argument("--no-specaug", dest="specaug", action="store_false")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--init-from", default=None, help="checkpoint to start from (float "
-                   "weights initialise the quantisers)")
+    p.add_argument("--init-from", default=None, help="checkpoint or model file (.svxm) to "
+                   "start from (its float or dequantised weights initialise the quantisers)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--quick", action="store_true", help="tiny data and 1 epoch (smoke test)")
     p.add_argument("--no-synth", action="store_true")
