@@ -4,7 +4,7 @@
     /usr/bin/python3 -m train --quant denseshift --bits 3 \
         --init-from train/runs/float/last.pt --out train/runs/ds3 --export models/default.svxm
     /usr/bin/python3 -m train recipe          # the default model's full recipe (make train)
-    /usr/bin/python3 -m train eval CKPT       # 12-class accuracy on dev
+    /usr/bin/python3 -m train eval CKPT       # 12-class accuracy on dev (CKPT or .svxm)
     /usr/bin/python3 -m train export CKPT OUT # write a model file
 """
 import argparse
@@ -198,10 +198,14 @@ def main(argv=None):
         from .model import load_checkpoint_model
         from .train import Log, add_args, load_datasets
         p = add_args(argparse.ArgumentParser(prog="python3 -m train eval"))
-        p.add_argument("checkpoint")
+        p.add_argument("checkpoint", help="train/train.py checkpoint or model file (.svxm)")
         p.add_argument("--json", default=None, help="write the full report here")
         a = p.parse_args(argv[1:])
-        model, _ = load_checkpoint_model(a.checkpoint)
+        if a.checkpoint.endswith(".svxm"):
+            from .svximport import model_from_file
+            model = model_from_file(a.checkpoint)
+        else:
+            model, _ = load_checkpoint_model(a.checkpoint)
         tr, dev, _ = load_datasets(a, Log(None))
         r = evaluate_all(model.eval(), list(tr), list(dev))
         if a.json:
