@@ -16,6 +16,7 @@
  * keyword detection resumes on the audio after the stall.
  * Detections need models/default.svxm; those tests skip without it. */
 #include "test_cli.h"
+#include "test_model_fixture.h"
 
 #include <math.h>
 
@@ -73,15 +74,19 @@ static void test_input_file(void)
  * on the side that needs it), so that some event has a middling raw score
  * where a power != 1 shows: "stop" on samples/stop.wav (the sixth model's
  * weak "sto" peak, raw 0.02) and "go" in samples/marvin_go_forward.wav (the
- * seventh's raw 0.66, power 4). */
-static int listen_scores(const char *kw, const char *wav, double threshold, const char *extra,
-                         double *start, double *end, double *score, int max)
+ * seventh's raw 0.66, power 4). Whether the bundled model has such a score
+ * there depends on the model (the eighth scores both 1.0), so a third case
+ * does not: a fixture model whose every frame is blank 0.75, "a" 0.25
+ * (zero weights, only biases) with the power 2 for the keyword "a" in its
+ * metadata: raw score 0.25 / 0.75 = 1/3 on each event, calibrated 1/9. */
+static int listen_scores(const char *model, const char *kw, const char *wav, double threshold,
+                         const char *extra, double *start, double *end, double *score, int max)
 {
     char cmd[1024], bin[512], out_path[256], err_path[256], out[8192], key[64];
     tu_tmp_path(out_path, sizeof out_path, "listen_cal.out");
     tu_tmp_path(err_path, sizeof err_path, "listen_cal.err");
-    snprintf(cmd, sizeof cmd, "%s listen -m %s --json -k %s:%.9f -i %s %s",
-             cli_bin(bin, sizeof bin), DEFAULT_MODEL, kw, 1.0 - threshold, wav, extra);
+    snprintf(cmd, sizeof cmd, "%s listen -m %s --json -k \"%s:%.9f\" -i %s %s",
+             cli_bin(bin, sizeof bin), model, kw, 1.0 - threshold, wav, extra);
     CU_ASSERT_EQUAL(cli_run(cmd, out_path, err_path, 60), 0);
     cli_read(out_path, out, sizeof out);
     snprintf(key, sizeof key, "{\"keyword\": \"%s\", \"start\": ", kw);
@@ -97,25 +102,52 @@ static void test_calibration_flag(void)
 {
     if (!have_listen() || !have_default_model())
         return;
-    static const char *const cases[][2] = {{"stop", "samples/stop.wav"},
-                                           {"go", "samples/marvin_go_forward.wav"}};
-    svx_model *m = NULL;
-    CU_ASSERT_EQUAL_FATAL(svx_model_load(DEFAULT_MODEL, &m), SVX_OK);
-    int shown = 0, has_any = 0;
+    char cal_model[256], cal_wav[256];
+    tu_tmp_path(cal_model, sizeof cal_model, "listen_cal_fixture.svxm");
+    tu_tmp_path(cal_wav, sizeof cal_wav, "listen_cal_fixture.wav");
+    {
+        svx_frontend_params fe;
+        svx_frontend_params_default(&fe);
+        float *w = calloc((size_t)29 * (size_t)fe.n_mels, sizeof *w), bias[29];
+        CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+        for (int k = 0; k < 29; k++)
+            bias[k] = -40.0f;
+        bias[0] = (float)log(0.75);
+        bias[3] = (float)log(0.25);
+        uint8_t *bytes = NULL;
+        size_t n = 0;
+        CU_ASSERT_EQUAL_FATAL(fx_linear_model_bytes(&fe, w, bias,
+                                                    "{\"kws_calibration\": {\"a\": 2}}",
+                                                    &bytes, &n), SVX_OK);
+        CU_ASSERT_EQUAL_FATAL(tu_write_file(cal_model, bytes, n), 0);
+        free(bytes);
+        free(w);
+        CU_ASSERT_EQUAL_FATAL(cli_write_wav(cal_wav, RATE * 2), 0);
+    }
+    const char *const cases[][3] = {{DEFAULT_MODEL, "stop", "samples/stop.wav"},
+                                    {DEFAULT_MODEL, "go", "samples/marvin_go_forward.wav"},
+                                    {cal_model, "a", cal_wav}};
+    int shown = 0, shown_bundled = 0, has_any = 0;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        svx_model *m = NULL;
+        CU_ASSERT_EQUAL_FATAL(svx_model_load(cases[c][0], &m), SVX_OK);
         double g = 1.0;
-        const int has = svx_meta_number(m, "kws_calibration", cases[c][0], &g);
-        has_any |= has && fabs(g - 1.0) > 0.1;
+        const int has = svx_meta_number(m, "kws_calibration", cases[c][1], &g);
+        svx_model_destroy(m);
+        const int bundled = c < 2;
+        has_any |= bundled && has && fabs(g - 1.0) > 0.1;
         double s0[4], e0[4], raw[4], s1[4], e1[4], cal[4];
         /* the lowest threshold (0.02) on the side where the other one is higher */
         const double t_raw = g < 1.0 ? 0.02 : pow(0.02, 1.0 / g);
         const double t_cal = g < 1.0 ? pow(0.02, g) : 0.02;
-        const int n_raw = listen_scores(cases[c][0], cases[c][1], t_raw, "--no-calibration",
-                                        s0, e0, raw, 4);
-        const int n_cal = listen_scores(cases[c][0], cases[c][1], t_cal, "", s1, e1, cal, 4);
-        printf("\n  %s: power %g (%s), thresholds %.4f raw / %.4f calibrated: %d events, "
-               "first raw %.3f, calibrated %.3f", cases[c][0], g, has ? "model" : "none", t_raw,
-               t_cal, n_raw, n_raw ? raw[0] : -1.0, n_cal ? cal[0] : -1.0);
+        const int n_raw = listen_scores(cases[c][0], cases[c][1], cases[c][2], t_raw,
+                                        "--no-calibration", s0, e0, raw, 4);
+        const int n_cal = listen_scores(cases[c][0], cases[c][1], cases[c][2], t_cal, "", s1,
+                                        e1, cal, 4);
+        printf("\n  %s (%s): power %g (%s), thresholds %.4f raw / %.4f calibrated: %d events, "
+               "first raw %.3f, calibrated %.3f", cases[c][1], bundled ? "bundled" : "fixture",
+               g, has ? "model" : "none", t_raw, t_cal, n_raw, n_raw ? raw[0] : -1.0,
+               n_cal ? cal[0] : -1.0);
         CU_ASSERT_EQUAL_FATAL(n_raw, n_cal);
         CU_ASSERT_FATAL(n_raw >= 1);
         for (int i = 0; i < n_raw; i++) {
@@ -124,14 +156,23 @@ static void test_calibration_flag(void)
             /* printed with 3 decimals: compare in the log domain with that slack */
             TU_ASSERT_CLOSE(log(cal[i]), g * log(raw[i]), g * 0.0005 / raw[i] + 0.0005 / cal[i]);
             if (has && fabs(g - 1.0) > 0.1 && raw[i] > 0.01 && raw[i] < 0.9 &&
-                fabs(cal[i] - raw[i]) > 0.01)
+                fabs(cal[i] - raw[i]) > 0.01) {
                 shown++;
+                shown_bundled += bundled;
+            }
+        }
+        if (!bundled) {         /* the fixture: known scores */
+            CU_ASSERT(n_raw >= 1);
+            for (int i = 0; i < n_raw; i++) {
+                TU_ASSERT_CLOSE(raw[i], 1.0 / 3.0, 0.0006);
+                TU_ASSERT_CLOSE(cal[i], 1.0 / 9.0, 0.0006);
+            }
         }
     }
-    svx_model_destroy(m);
-    /* a model with calibration must show it on at least one middling score */
-    if (has_any)
-        CU_ASSERT(shown >= 1);
+    /* the power must show on a middling score: always on the fixture */
+    printf("\n  middling scores showing the power: %d (bundled model %d, %s)", shown,
+           shown_bundled, has_any ? "calibrated" : "uncalibrated");
+    CU_ASSERT(shown >= 1);
 }
 
 /* SIGINT or SIGTERM during a paced run of a 30 s file. */

@@ -39,6 +39,13 @@ RECIPE = {
     # then 5 epochs with the term's weight 2 on the seed 1 features again
     "wordce2": ["--quant", "denseshift", "--bits", "3", "--epochs", "5", "--lr", "3e-4",
                 "--warmup", "100", "--seed", "1", "--word-ce", "2"],
+    # the eighth: 8 more on the data seed 3 cache, then 6 at lr 2e-4 on seed 4
+    # (session 8 started the first of these from the seventh's model file,
+    # --init-from models/default.svxm, its checkpoint being gone)
+    "wordce3": ["--quant", "denseshift", "--bits", "3", "--epochs", "8", "--lr", "3e-4",
+                "--warmup", "100", "--seed", "3", "--word-ce", "2"],
+    "wordce4": ["--quant", "denseshift", "--bits", "3", "--epochs", "6", "--lr", "2e-4",
+                "--warmup", "100", "--seed", "4", "--word-ce", "2"],
 }
 # The comparison table: every quantiser fine-tuned from the same float
 # checkpoint with the same budget as each other (--max-batches per epoch).
@@ -110,7 +117,8 @@ def run_recipe(what, argv):
     p.add_argument("--float-epochs", type=int, default=None)
     p.add_argument("--qat-epochs", type=int, default=None)
     p.add_argument("--wordce-epochs", type=int, default=None,
-                   help="epochs of each word cross-entropy stage (default: the recipe's 6 and 5)")
+                   help="epochs of each word cross-entropy stage (default: the recipe's "
+                   "6, 5, 8 and 6)")
     p.add_argument("--max-batches", type=int, default=0,
                    help="compare: batches per fine-tuning epoch (0: all)")
     a = p.parse_args(argv)
@@ -149,8 +157,9 @@ def run_recipe(what, argv):
     if what == "recipe":
         ck = run("denseshift3", RECIPE["denseshift3"] + init, a.qat_epochs)
         ck = run("wordce", RECIPE["wordce"] + ["--init-from", ck], a.wordce_epochs)
-        ck = run("wordce2", RECIPE["wordce2"] + ["--init-from", ck], a.wordce_epochs)
-        meta = recipe_meta(ck, results["wordce2"]["bias"], tr, dev_trained)
+        for stage in ("wordce2", "wordce3", "wordce4"):
+            ck = run(stage, RECIPE[stage] + ["--init-from", ck], a.wordce_epochs)
+        meta = recipe_meta(ck, results["wordce4"]["bias"], tr, dev_trained)
         log("stream pause thresholds: %s" % json.dumps(meta["pause"]))
         n = export_checkpoint(ck, a.model, meta)
         log("exported %s: %d bytes" % (a.model, n))
