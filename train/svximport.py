@@ -24,6 +24,8 @@ attribute names the file's encoding ("denseshift", 3) for callers that want
 to keep it.
 """
 
+import struct
+
 import numpy as np
 import torch
 
@@ -119,7 +121,7 @@ def model_from_file(path, feats_list=None):
     for training)."""
     try:
         doc = svxmodel.read_model(path)
-    except (OSError, ValueError, KeyError, IndexError) as e:
+    except (OSError, ValueError, KeyError, IndexError, struct.error) as e:
         raise ModelFileError("%s: %s" % (path, e)) from e
     L = _float_graph(path, doc)
     m = _config(path, L)

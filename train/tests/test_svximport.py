@@ -136,6 +136,15 @@ def test_hostile_files_name_the_file(tmp_path):
     bad.write_bytes(buf[:len(buf) // 2])
     with pytest.raises(svximport.ModelFileError, match="truncated.svxm"):
         svximport.model_from_file(str(bad))
+    # declared size and CRC right, the content cut after the header
+    import struct
+    import zlib
+    cut = bytearray(buf[:40])
+    struct.pack_into("<Q", cut, 8, len(cut) + 4)
+    cut += struct.pack("<I", zlib.crc32(bytes(cut)) & 0xFFFFFFFF)
+    (tmp_path / "cut.svxm").write_bytes(bytes(cut))
+    with pytest.raises(svximport.ModelFileError, match="cut.svxm"):
+        svximport.model_from_file(str(tmp_path / "cut.svxm"))
     with pytest.raises(svximport.ModelFileError, match="missing.svxm"):
         svximport.model_from_file(str(tmp_path / "missing.svxm"))
     # a valid file whose layers are not the CRNN's: no second convolution
