@@ -14,6 +14,12 @@ import sys
 import torch
 
 
+def _wordce(epochs, lr, seed, weight):
+    """A DenseShift 3-bit stage with the word cross-entropy (100-step warm-up)."""
+    return ["--quant", "denseshift", "--bits", "3", "--epochs", str(epochs), "--lr", lr,
+            "--warmup", "100", "--seed", str(seed), "--word-ce", str(weight)]
+
+
 # The default model's recipe (make train).  Numbers were sized by measurement
 # on 2 cores (see models/README.md): float32 pre-training, then DenseShift
 # 3-bit quantisation-aware fine-tuning initialised from the float weights.
@@ -34,18 +40,14 @@ RECIPE = {
     # the seventh: 6 + 5 more DenseShift epochs with the closed-set word
     # cross-entropy (train.train.WordCE) beside CTC, on the data seed 2
     # cache (other augmented copies of the same clips).
-    "wordce": ["--quant", "denseshift", "--bits", "3", "--epochs", "6", "--lr", "4e-4",
-               "--warmup", "100", "--seed", "2", "--word-ce", "1"],
+    "wordce": _wordce(6, "4e-4", 2, 1),
     # then 5 epochs with the term's weight 2 on the seed 1 features again
-    "wordce2": ["--quant", "denseshift", "--bits", "3", "--epochs", "5", "--lr", "3e-4",
-                "--warmup", "100", "--seed", "1", "--word-ce", "2"],
+    "wordce2": _wordce(5, "3e-4", 1, 2),
     # the eighth: 8 more on the data seed 3 cache, then 6 at lr 2e-4 on seed 4
     # (session 8 started the first of these from the seventh's model file,
     # --init-from models/default.svxm, its checkpoint being gone)
-    "wordce3": ["--quant", "denseshift", "--bits", "3", "--epochs", "8", "--lr", "3e-4",
-                "--warmup", "100", "--seed", "3", "--word-ce", "2"],
-    "wordce4": ["--quant", "denseshift", "--bits", "3", "--epochs", "6", "--lr", "2e-4",
-                "--warmup", "100", "--seed", "4", "--word-ce", "2"],
+    "wordce3": _wordce(8, "3e-4", 3, 2),
+    "wordce4": _wordce(6, "2e-4", 4, 2),
 }
 # The comparison table: every quantiser fine-tuned from the same float
 # checkpoint with the same budget as each other (--max-batches per epoch).
@@ -204,17 +206,12 @@ def main(argv=None):
         print("%s: %d bytes" % (a.out, n))
         return 0
     if argv and argv[0] == "eval":
-        from .model import load_checkpoint_model
-        from .train import Log, add_args, load_datasets
+        from .train import Log, add_args, init_source, load_datasets
         p = add_args(argparse.ArgumentParser(prog="python3 -m train eval"))
         p.add_argument("checkpoint", help="train/train.py checkpoint or model file (.svxm)")
         p.add_argument("--json", default=None, help="write the full report here")
         a = p.parse_args(argv[1:])
-        if a.checkpoint.endswith(".svxm"):
-            from .svximport import model_from_file
-            model = model_from_file(a.checkpoint)
-        else:
-            model, _ = load_checkpoint_model(a.checkpoint)
+        model = init_source(a.checkpoint, [])
         tr, dev, _ = load_datasets(a, Log(None))
         r = evaluate_all(model.eval(), list(tr), list(dev))
         if a.json:

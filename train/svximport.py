@@ -163,5 +163,4 @@ def model_from_file(path, feats_list=None):
         m.file_quant = ("deepshift-q" if kind == "deepshift" else kind, int(bits))
     else:
         m.file_quant = ("float", 32)
-    m.file_meta = doc["meta"]
     return m.eval()

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import quant
-from .model import CRNN, text_to_ids
+from .model import CRNN, load_checkpoint_model, text_to_ids
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
@@ -241,17 +241,15 @@ def build_model(args, train_items, log):
 def init_source(path, train_items, seed=1, n_stats=512):
     """The model --init-from starts from: a train/train.py checkpoint, or a
     model file (.svxm, train/svximport.py), whose BatchNorm statistics are
-    measured on n_stats training items drawn with seed."""
+    measured on n_stats training items drawn with seed (none given: exact in
+    eval mode only)."""
     if path.endswith(".svxm"):
         from . import svximport
         g = np.random.default_rng(seed)
         n = min(n_stats, len(train_items))
         pick = g.choice(len(train_items), n, replace=False) if n else []
         return svximport.model_from_file(path, [train_items[int(i)]["feats"] for i in pick])
-    ck = torch.load(path, map_location="cpu")
-    src = CRNN(ck["config"])
-    src.load_state_dict(ck["model"])
-    return src
+    return load_checkpoint_model(path)[0]
 
 
 def _attr_of(name):
