@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from . import quant
 from .model import CRNN, load_checkpoint_model, text_to_ids
+from .vocab import KEYWORDS10, UNKNOWN
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
@@ -153,7 +154,7 @@ def collate(batch):
         if f.shape[0] < T:
             x[i, f.shape[0]:] = f[-1]
         lens.append(f.shape[0])
-        ids = text_to_ids(it["text"])
+        ids = text_to_ids(it["text"]) if it["text"] is not None else []
         tg.extend(ids)
         tlen.append(len(ids))
     return x, torch.tensor(lens), torch.tensor(tg, dtype=torch.long), torch.tensor(tlen)
@@ -285,12 +286,22 @@ def param_groups(model, wd):
 # training
 
 
-def ctc_step(model, batch, specaug=None, word_ce=None, cand=None, weight=0.0):
+def ctc_step(model, batch, specaug=None, word_ce=None, cand=None, weight=0.0, has_text=None):
+    """CTC loss (the mean over items of each item's loss per target
+    character, as F.ctc_loss's "mean") plus weight * word_ce.  has_text: a
+    bool per item; items without a transcript (--unknown-ce) are left out of
+    the CTC term and only enter the word term."""
     x, lens, tg, tlen = batch
     logp = model(x, specaug=specaug)                    # B, T', V
     olen = model.out_lengths(lens)
-    loss = F.ctc_loss(logp.transpose(0, 1), tg, olen, tlen, blank=0,
-                      reduction="mean", zero_infinity=True)
+    if has_text is None or bool(has_text.all()):
+        loss = F.ctc_loss(logp.transpose(0, 1), tg, olen, tlen, blank=0,
+                          reduction="mean", zero_infinity=True)
+    else:
+        per = F.ctc_loss(logp.transpose(0, 1), tg, olen, tlen, blank=0,
+                         reduction="none", zero_infinity=True)
+        per = per / tlen.clamp(min=1).to(per.dtype)
+        loss = (per * has_text.to(per.dtype)).sum() / has_text.sum().clamp(min=1)
     if word_ce is not None and weight > 0:
         loss = loss + weight * word_ce(logp, olen, cand)
     return loss
@@ -304,9 +315,18 @@ class WordCE:
     of the item's own word (MMI over a closed word set).  CTC alone trains
     each item towards its own transcript, never away from the words it is
     confused with ("off" -> "up", "down" -> "no"); this term does.  Items
-    whose text is not a candidate (sequences, unknown clips) add nothing."""
+    whose text is not a candidate (sequences) add nothing.
 
-    def __init__(self):
+    unknown=True: an `_unknown_` clip whose word is not known (text None: the
+    shared data's 537 training clips of unrecorded words) has the set of the
+    25 non-command words as its target: the loss is -log of the softmax mass
+    of that set, which is what the 12-class rule needs (any of them means
+    `_unknown_`), without naming the word.  Without it those clips add
+    nothing."""
+
+    UNKNOWN_SET = -2
+
+    def __init__(self, unknown=False):
         from .evaluate import CANDIDATES, candidate_targets
         self.cands = list(CANDIDATES)
         self.index = {c: k for k, c in enumerate(self.cands)}
@@ -314,12 +334,25 @@ class WordCE:
         # fewest frames a CTC path for each candidate needs (a blank between repeats)
         self.need = torch.tensor([len(t) + sum(a == b for a, b in zip(t, t[1:]))
                                   for t in map(text_to_ids, self.cands)])
+        self.unknown = unknown
+        self.others = torch.tensor([c != "" and c not in KEYWORDS10 for c in self.cands])
 
-    def targets(self, texts):
-        return torch.tensor([self.index.get(t, -1) if t is not None else -1 for t in texts])
+    def targets(self, texts, labels=None):
+        """A candidate index per item; -1: adds nothing; UNKNOWN_SET: an
+        unknown clip without a transcript (only with unknown=True)."""
+        labels = labels if labels is not None else [None] * len(texts)
+        out = []
+        for t, lab in zip(texts, labels):
+            if t is not None:
+                out.append(self.index.get(t, -1))
+            elif self.unknown and lab == UNKNOWN:
+                out.append(self.UNKNOWN_SET)
+            else:
+                out.append(-1)
+        return torch.tensor(out)
 
     def __call__(self, logp, olen, cand):
-        sel = (cand >= 0).nonzero().flatten()
+        sel = (cand != -1).nonzero().flatten()
         if len(sel) == 0:
             return logp.sum() * 0.0
         K, b = len(self.cands), len(sel)
@@ -330,7 +363,15 @@ class WordCE:
                          reduction="none", zero_infinity=True).view(b, K)
         feasible = self.need[None, :] <= olen[sel][:, None]
         logits = torch.where(feasible, -nll, torch.full_like(nll, -1e4))
-        return F.cross_entropy(logits, cand[sel])
+        lsm = torch.log_softmax(logits, dim=1)
+        c = cand[sel]
+        word = c >= 0
+        own = lsm.gather(1, c.clamp(min=0)[:, None])[:, 0]
+        other = torch.logsumexp(lsm.masked_fill(~self.others[None, :], -1e4), dim=1)
+        # an unknown clip too short for every other word: nothing to learn
+        valid = word | (feasible & self.others[None, :]).any(dim=1)
+        nll_row = -torch.where(word, own, other)
+        return (nll_row * valid).sum() / valid.sum().clamp(min=1)
 
 
 def make_schedule(opt, total_steps, warmup):
@@ -360,7 +401,9 @@ def train(args, train_items=None, dev_items=None, log=None):
         train_items, dev_items, info = load_datasets(args, log)
         log("data: %d train items, %d dev items %s" % (len(train_items), len(dev_items or []),
                                                        json.dumps(info, default=str)[:400]))
-    train_items = [it for it in train_items if it.get("text") is not None]
+    unknown_ce = getattr(args, "unknown_ce", False) and args.word_ce > 0
+    train_items = [it for it in train_items if it.get("text") is not None or
+                   (unknown_ce and it.get("label12") == UNKNOWN)]
     dev_items = list(dev_items) if dev_items is not None else None
     lengths = [it["feats"].shape[0] for it in train_items]
     ckpt_path = os.path.join(args.out, "last.pt")
@@ -385,7 +428,7 @@ def train(args, train_items=None, dev_items=None, log=None):
         log("resumed from %s after epoch %d" % (ckpt_path, ck["epoch"]))
 
     last_epoch = min(args.epochs, args.stop_after) if args.stop_after else args.epochs
-    wce = WordCE() if args.word_ce > 0 else None
+    wce = WordCE(unknown=unknown_ce) if args.word_ce > 0 else None
     for epoch in range(start_epoch, last_epoch):
         model.train()
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
@@ -395,8 +438,10 @@ def train(args, train_items=None, dev_items=None, log=None):
         tot, n, t0 = 0.0, 0, time.time()
         for i, idx in enumerate(batches):
             batch = collate([time_shift(train_items[j], g, args.shift) for j in idx])
-            cand = wce.targets([train_items[j]["text"] for j in idx]) if wce else None
-            loss = ctc_step(model, batch, sa, wce, cand, args.word_ce)
+            cand = wce.targets([train_items[j]["text"] for j in idx],
+                               [train_items[j].get("label12") for j in idx]) if wce else None
+            has_text = torch.tensor([train_items[j]["text"] is not None for j in idx])
+            loss = ctc_step(model, batch, sa, wce, cand, args.word_ce, has_text)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -437,6 +482,10 @@ def add_args(p):
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--c1", type=int, default=16)
     p.add_argument("--c2", type=int, default=32)
+    p.add_argument("--unknown-ce", action="store_true",
+                   help="with --word-ce: also train on the _unknown_ clips without a "
+                   "transcript, their target being any of the 25 non-command words "
+                   "(train.train.WordCE)")
     p.add_argument("--word-ce", type=float, default=0.0,
                    help="weight of the closed-set word cross-entropy (WordCE) added to CTC")
     p.add_argument("--shift", type=int, default=10, help="max time shift in frames")

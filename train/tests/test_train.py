@@ -194,3 +194,78 @@ def test_word_ce_training_lowers_both_terms(tmp_path):
     _, hist = train(_args(tmp_path, "--epochs", "4", "--word-ce", "1"), items, None)
     losses = [h["train_loss"] for h in hist]
     assert all(np.isfinite(losses)) and losses[-1] < 0.6 * losses[0], losses
+
+
+def _others_logmass(scores):
+    """log of the softmax mass of the 25 non-command words, per row of
+    word_scores (infeasible candidates, -inf, left out)."""
+    from train.evaluate import CANDIDATES
+    from train.vocab import KEYWORDS10
+    others = np.array([c != "" and c not in KEYWORDS10 for c in CANDIDATES])
+    out = []
+    for s in scores:
+        ok = np.isfinite(s)
+        out.append(np.logaddexp.reduce(s[ok & others]) - np.logaddexp.reduce(s[ok]))
+    return np.array(out)
+
+
+def test_unknown_ce_is_minus_the_log_mass_of_the_other_words():
+    """An _unknown_ clip without a transcript (--unknown-ce): the target is
+    the set of the 25 non-command words; checked against word_scores (itself
+    checked against brute-force CTC).  Without unknown=True such clips add
+    nothing, as do texts None with another label."""
+    from train.evaluate import CANDIDATES
+    from train.train import WordCE
+    rng = np.random.default_rng(12)
+    B, T, V = 4, 14, 29
+    lp = torch.log_softmax(torch.tensor(rng.normal(0, 2, (B, T, V))), dim=-1).float()
+    olen = torch.tensor([14, 10, 14, 14])
+    texts = [None, None, "stop", None]
+    labels = ["_unknown_", "_unknown_", "stop", "_silence_"]
+    w = WordCE(unknown=True)
+    cand = w.targets(texts, labels)
+    assert cand.tolist() == [WordCE.UNKNOWN_SET, WordCE.UNKNOWN_SET, CANDIDATES.index("stop"), -1]
+    assert WordCE().targets(texts, labels).tolist() == [-1, -1, CANDIDATES.index("stop"), -1]
+    got = float(w(lp, olen, cand))
+    sc = word_scores([lp[b, :int(olen[b])] for b in range(3)])
+    mass = _others_logmass(sc[:2])
+    ok = np.isfinite(sc[2])
+    own = sc[2][CANDIDATES.index("stop")] - np.logaddexp.reduce(sc[2][ok])
+    want = -np.mean([mass[0], mass[1], own])
+    assert got == pytest.approx(float(want), abs=1e-4)
+
+
+def test_ctc_step_leaves_items_without_text_out_of_ctc():
+    """With has_text, the CTC term is F.ctc_loss's "mean" over the items
+    with a transcript only (an independent sub-batch computation)."""
+    from train.train import collate, ctc_step
+    items = synthetic_items(6, seed=4)
+    items[1] = dict(items[1], text=None, label12="_unknown_")
+    items[4] = dict(items[4], text=None, label12="_unknown_")
+    model = CRNN({"n_mels": 40, "hidden": 24, "c1": 4, "c2": 4}).eval()
+    has = torch.tensor([it["text"] is not None for it in items])
+    got = float(ctc_step(model, collate(items), has_text=has))
+    sub = [it for it in items if it["text"] is not None]
+    want = float(ctc_step(model, collate(sub)))
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_unknown_ce_teaches_the_model_unknown_clips(tmp_path):
+    """Clips of a word never transcribed ("cat", text None, label _unknown_):
+    with --unknown-ce the model learns to give them to the non-command
+    words; without it they are dropped and it does not."""
+    items = synthetic_items(160, seed=5, words=("yes", "no", "up", "go", "", "cat"))
+    for i, it in enumerate(items):
+        if it["word"] == "cat":
+            items[i] = dict(it, text=None, label12="_unknown_")
+    probe = [it for it in synthetic_items(60, seed=5, words=("cat",))]
+    mass = {}
+    for flag in (False, True):
+        extra = ["--epochs", "10", "--word-ce", "2"] + (["--unknown-ce"] if flag else [])
+        m, hist = train(_args(tmp_path / str(flag), *extra), items, None)
+        assert all(np.isfinite(h["train_loss"]) for h in hist)
+        m.eval()
+        with torch.no_grad():
+            lps = [m(torch.from_numpy(it["feats"])[None])[0] for it in probe]
+        mass[flag] = float(np.mean(_others_logmass(word_scores(lps))))
+    assert mass[True] > np.log(0.5) and mass[True] > mass[False] + 1.0, mass
