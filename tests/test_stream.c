@@ -541,20 +541,27 @@ static long read_audio(const char *path, int rate, float *x, size_t cap)
     return (long)n;
 }
 
-/* The bundled model, or NULL (the test says it is skipped and why). */
-static svx_model *bundled_model(void)
+/* A bundled model, or NULL (the test says it is skipped and why). */
+static svx_model *bundled_model_at(const char *path)
 {
     svx_model *m = NULL;
-    if (svx_model_load("models/default.svxm", &m) < 0) {
-        printf("(skipped: models/default.svxm: %s) ", svx_last_error_message());
+    if (svx_model_load(path, &m) < 0) {
+        printf("(skipped: %s: %s) ", path, svx_last_error_message());
         return NULL;
     }
     return m;
 }
 
-static void test_stream_bundled_model_samples(void)
+static svx_model *bundled_model(void)
 {
-    svx_model *m = bundled_model();
+    return bundled_model_at("models/default.svxm");
+}
+
+/* Every sample of samples/samples.tsv transcribed by the model at path:
+ * WER at most SAMPLES_MAX_WER and no search error. */
+static void check_samples(const char *model_path)
+{
+    svx_model *m = bundled_model_at(model_path);
     if (!m)
         return;
     FILE *f = fopen("samples/samples.tsv", "r");
@@ -623,6 +630,17 @@ static void test_stream_bundled_model_samples(void)
     free(lp);
     svx_stream_destroy(s);
     svx_model_destroy(m);
+}
+
+static void test_stream_bundled_model_samples(void)
+{
+    check_samples("models/default.svxm");
+}
+
+/* the alternative bundled model (models/README.md: trained with --unknown-ce) */
+static void test_stream_bundled_kws_model_samples(void)
+{
+    check_samples("models/kws-unknown-ce.svxm");
 }
 
 /* ---- pauses: a long stream == the same audio cut into pieces inside pauses
@@ -1170,6 +1188,7 @@ void test_register_stream(void)
         {"get_text, take_words, vocabulary", test_stream_text_and_take},
         {"bad configs, keywords, audio", test_stream_errors},
         {"bundled model on samples/", test_stream_bundled_model_samples},
+        {"alternative bundled model (kws-unknown-ce) on samples/", test_stream_bundled_kws_model_samples},
         {"pauses: one long stream == its pieces (events and text, one of slack)", test_stream_pauses_pieces},
         {"pause thresholds from the model's metadata", test_stream_pause_thresholds},
         {"the end of a pause == an offline reference", test_stream_pause_end_reference},
