@@ -318,7 +318,7 @@ class WordCE:
     whose text is not a candidate (sequences) add nothing.
 
     unknown=True: an `_unknown_` clip whose word is not known (text None: the
-    shared data's 537 training clips of unrecorded words) has the set of the
+    shared data's 545 training clips of unrecorded words) has the set of the
     25 non-command words as its target: the loss is -log of the softmax mass
     of that set, which is what the 12-class rule needs (any of them means
     `_unknown_`), without naming the word.  Without it those clips add
