@@ -294,13 +294,11 @@ def ctc_step(model, batch, specaug=None, word_ce=None, cand=None, weight=0.0, ha
     x, lens, tg, tlen = batch
     logp = model(x, specaug=specaug)                    # B, T', V
     olen = model.out_lengths(lens)
-    if has_text is None or bool(has_text.all()):
-        loss = F.ctc_loss(logp.transpose(0, 1), tg, olen, tlen, blank=0,
-                          reduction="mean", zero_infinity=True)
+    per = F.ctc_loss(logp.transpose(0, 1), tg, olen, tlen, blank=0,
+                     reduction="none", zero_infinity=True) / tlen.clamp(min=1).to(logp.dtype)
+    if has_text is None:
+        loss = per.mean()
     else:
-        per = F.ctc_loss(logp.transpose(0, 1), tg, olen, tlen, blank=0,
-                         reduction="none", zero_infinity=True)
-        per = per / tlen.clamp(min=1).to(per.dtype)
         loss = (per * has_text.to(per.dtype)).sum() / has_text.sum().clamp(min=1)
     if word_ce is not None and weight > 0:
         loss = loss + weight * word_ce(logp, olen, cand)
@@ -401,7 +399,7 @@ def train(args, train_items=None, dev_items=None, log=None):
         train_items, dev_items, info = load_datasets(args, log)
         log("data: %d train items, %d dev items %s" % (len(train_items), len(dev_items or []),
                                                        json.dumps(info, default=str)[:400]))
-    unknown_ce = getattr(args, "unknown_ce", False) and args.word_ce > 0
+    unknown_ce = args.unknown_ce and args.word_ce > 0
     train_items = [it for it in train_items if it.get("text") is not None or
                    (unknown_ce and it.get("label12") == UNKNOWN)]
     dev_items = list(dev_items) if dev_items is not None else None
