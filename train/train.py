@@ -213,6 +213,79 @@ def time_shift(it, gen, max_shift):
     return d
 
 
+class MelWarp:
+    """Vocal tract length perturbation (Jaitly & Hinton 2013) applied to
+    log-mel features: a speaker whose formants sit at alpha times the
+    frequency.  The warp is VTLP's piecewise-linear one (f -> alpha f up to
+    a boundary, then straight to fmax so the band edges stay put); the
+    warped feature of bin i is the unwarped log-mel curve read, by linear
+    interpolation between bin centres, at the mel position of w^-1(c_i)
+    for the bin's centre frequency c_i.  The scale is the front end's (HTK
+    mel, corners equally spaced between fmin and fmax, bin i centred on
+    corner i + 1).  alpha is drawn uniformly from [1 - max_warp,
+    1 + max_warp] per item from a seeded generator; p is the chance that an
+    item is warped at all."""
+
+    def __init__(self, gen, n_mels=40, fmin=20.0, fmax=7600.0, max_warp=0.1, p=0.5,
+                 boundary_hz=4800.0):
+        self.g, self.max_warp, self.p = gen, max_warp, p
+        self.n_mels, self.fmin, self.fmax, self.boundary = n_mels, fmin, fmax, boundary_hz
+        self.mlo, self.mhi = self.mel(fmin), self.mel(fmax)
+        self.step = (self.mhi - self.mlo) / (n_mels + 1)
+        self.centres = self.hz(self.mlo + self.step * np.arange(1, n_mels + 1))
+
+    @staticmethod
+    def mel(hz):
+        return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype=np.float64) / 700.0)
+
+    @staticmethod
+    def hz(mel):
+        return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
+
+    def warp_hz(self, f, alpha):
+        """VTLP's forward warp w(f) on [fmin, fmax]: alpha f below
+        boundary * min(alpha, 1) / alpha, then linear to w(fmax) = fmax."""
+        f = np.asarray(f, dtype=np.float64)
+        f0 = self.boundary * min(alpha, 1.0) / alpha
+        hi = self.fmax - (self.fmax - self.boundary * min(alpha, 1.0)) / (self.fmax - f0) * (self.fmax - f)
+        return np.where(f <= f0, alpha * f, hi)
+
+    def positions(self, alpha):
+        """Fractional bin index (0 = the first bin's centre) each output bin
+        reads: the bin position of w^-1(c_i)."""
+        grid = np.linspace(0.0, self.fmax, 4096)
+        src = np.interp(self.centres, self.warp_hz(grid, alpha), grid)   # w is increasing
+        return (self.mel(src) - self.mlo) / self.step - 1.0
+
+    def apply(self, feats, alpha):
+        f = np.asarray(feats, dtype=np.float32)
+        if f.shape[1] != self.n_mels:
+            raise ValueError("MelWarp: %d mel bins, built for %d" % (f.shape[1], self.n_mels))
+        pos = np.clip(self.positions(alpha), 0.0, self.n_mels - 1.0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, self.n_mels - 1)
+        w = (pos - lo).astype(np.float32)
+        return f[:, lo] * (1.0 - w) + f[:, hi] * w
+
+    def __call__(self, it):
+        if self.max_warp <= 0 or float(torch.rand(1, generator=self.g)) >= self.p:
+            return it
+        alpha = 1.0 + self.max_warp * (2.0 * float(torch.rand(1, generator=self.g)) - 1.0)
+        d = dict(it)
+        d["feats"] = self.apply(it["feats"], alpha)
+        return d
+
+
+def make_melwarp(gen, n_mels, max_warp, p=0.5):
+    """A MelWarp on the C front end's default mel scale (its library gives
+    fmin/fmax; HTK is the only scale it has)."""
+    from . import frontend
+    fp = frontend.default_params()
+    if fp.mel_scale != 0:
+        raise ValueError("--vtlp needs the HTK mel scale, front end has %d" % fp.mel_scale)
+    return MelWarp(gen, n_mels, fp.fmin_hz, fp.fmax_hz, max_warp, p)
+
+
 # ---------------------------------------------------------------------------
 # model construction
 
@@ -431,11 +504,13 @@ def train(args, train_items=None, dev_items=None, log=None):
         model.train()
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
         batches = make_batches(lengths, args.batch, g)[:steps_per_epoch]
-        sa = SpecAugment(g) if args.specaug else None
+        sa = SpecAugment(g, max_f=args.specaug_f, max_t=args.specaug_t) if args.specaug else None
+        mw = make_melwarp(g, train_items[0]["feats"].shape[1], args.vtlp) if args.vtlp > 0 else None
         bar = Progress(steps_per_epoch, "epoch %d/%d" % (epoch + 1, args.epochs))
         tot, n, t0 = 0.0, 0, time.time()
         for i, idx in enumerate(batches):
-            batch = collate([time_shift(train_items[j], g, args.shift) for j in idx])
+            its = [time_shift(train_items[j], g, args.shift) for j in idx]
+            batch = collate([mw(it) for it in its] if mw else its)
             cand = wce.targets([train_items[j]["text"] for j in idx],
                                [train_items[j].get("label12") for j in idx]) if wce else None
             has_text = torch.tensor([train_items[j]["text"] is not None for j in idx])
@@ -488,6 +563,13 @@ def add_args(p):
                    help="weight of the closed-set word cross-entropy (WordCE) added to CTC")
     p.add_argument("--shift", type=int, default=10, help="max time shift in frames")
     p.add_argument("--no-specaug", dest="specaug", action="store_false")
+    p.add_argument("--specaug-f", type=int, default=6,
+                   help="widest SpecAugment frequency mask, in mel bins (2 per item)")
+    p.add_argument("--specaug-t", type=int, default=8,
+                   help="widest SpecAugment time mask, in frames (2 per item)")
+    p.add_argument("--vtlp", type=float, default=0.0,
+                   help="vocal tract length perturbation of half the items: warp factor "
+                        "drawn from [1 - VTLP, 1 + VTLP] (0: off; 0.1 is usual)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--init-from", default=None, help="checkpoint or model file (.svxm) to "
                    "start from (its float or dequantised weights initialise the quantisers)")

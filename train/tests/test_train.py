@@ -269,3 +269,54 @@ def test_unknown_ce_teaches_the_model_unknown_clips(tmp_path):
             lps = [m(torch.from_numpy(it["feats"])[None])[0] for it in probe]
         mass[flag] = float(np.mean(_others_logmass(word_scores(lps))))
     assert mass[True] > np.log(0.5) and mass[True] > mass[False] + 1.0, mass
+
+
+# Tolerances of the VTLP check: the warped features of a tone against the C
+# front end's features of the tone at alpha times the frequency.  Linear
+# interpolation between log-mel bins smears a tone that sits between two
+# bins, so the match is the peak bin exactly and a mean error well under the
+# unwarped one.
+VTLP_MAX_ERR_RATIO = 0.6
+
+
+def test_vtlp_warp_moves_a_tone_like_a_speaker_of_scaled_formants():
+    from train.frontend import Frontend
+    from train.train import make_melwarp
+    fe = Frontend()
+    mw = make_melwarp(torch.Generator().manual_seed(0), fe.n_mels, 0.1)
+    t = np.arange(fe.sample_rate) / fe.sample_rate
+    for f in (500.0, 1000.0, 2000.0, 3000.0):
+        for alpha in (0.9, 1.1):
+            x = fe.compute(0.3 * np.sin(2 * np.pi * f * t))
+            y = fe.compute(0.3 * np.sin(2 * np.pi * f * alpha * t))
+            w = mw.apply(x, alpha)
+            assert w.mean(0).argmax() == y.mean(0).argmax(), (f, alpha)
+            assert np.abs(w - y).mean() < VTLP_MAX_ERR_RATIO * np.abs(x - y).mean(), (f, alpha)
+    assert np.array_equal(mw.apply(x, 1.0), x)
+    # the warp keeps the band edges: w(fmin..fmax) stays inside, increasing
+    grid = np.linspace(mw.fmin, mw.fmax, 500)
+    for alpha in (0.9, 1.1):
+        wf = mw.warp_hz(grid, alpha)
+        assert np.all(np.diff(wf) > 0) and abs(wf[-1] - mw.fmax) < 1e-6
+
+
+def test_vtlp_draws_are_seeded_and_leave_half_the_items_alone():
+    from train.train import MelWarp
+    items = [{"feats": np.random.default_rng(i).normal(size=(20, 40)).astype(np.float32)}
+             for i in range(400)]
+    wa, wb = (MelWarp(torch.Generator().manual_seed(7)) for _ in range(2))
+    a = [wa(it)["feats"] for it in items]
+    b = [wb(it)["feats"] for it in items]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    same = sum(np.array_equal(x, it["feats"]) for x, it in zip(a, items))
+    assert 150 < same < 250, same
+    off = MelWarp(torch.Generator().manual_seed(7), max_warp=0.0)
+    assert all(off(it) is it for it in items[:10])
+
+
+def test_vtlp_and_stronger_specaugment_train(tmp_path):
+    items = synthetic_items(64, seed=3)
+    _, hist = train(_args(tmp_path, "--epochs", "3", "--quant", "float", "--vtlp", "0.1",
+                          "--specaug-f", "10", "--specaug-t", "15"), items, None)
+    losses = [h["train_loss"] for h in hist]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
