@@ -842,7 +842,14 @@ static void test_stream_pauses_pieces(void)
      * model: "ouff" for "off" in on_off_stop, which the order holds twice)
      * can then differ, and it differs in every copy of that piece.  Events
      * keep their one of slack above. */
-    CU_ASSERT(wd <= 2);
+    int copies = 0;
+    for (int i = 0; i < NP; i++) {
+        int c = 0;
+        for (int j = 0; j < NL; j++)
+            c += order[j] == i;
+        copies = c > copies ? c : copies;
+    }
+    CU_ASSERT(wd <= copies);
     svx_keyword_list_destroy(kl);
     for (int i = 0; i < NP; i++)
         free(piece[i]);
