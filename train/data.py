@@ -266,6 +266,17 @@ def dev_train_speaker(speaker, enabled=True):
     return hashlib.sha1(speaker.encode()).digest()[0] % 2 == 0
 
 
+def speaker_in_fraction(speaker, fraction):
+    """True when the speaker falls in the given share of speakers: a uniform
+    number from the SHA-1 of "fraction:" + the id (independent of
+    dev_train_speaker's byte) is below fraction, so the speakers of a smaller
+    fraction are a subset of a larger one's (nested learning curves)."""
+    if fraction >= 1.0:
+        return True
+    h = hashlib.sha1(("fraction:" + speaker).encode()).digest()
+    return int.from_bytes(h[:8], "big") / 2.0 ** 64 < fraction
+
+
 def _listing_digest(clips, root):
     """Hash of the clip list, by paths relative to the data folder (so the
     same data reached by another path hits the same cache)."""
@@ -280,7 +291,7 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
                    data_root=DEFAULT_DATA_ROOT, n_silence=None, synth_per_word=70, synth_seq=600,
                    quick=False, workers=2, train_split="train", dev_split="dev",
                    aug_params=None, frontend_overrides=None, rebuild=False, log=None,
-                   dev_train=True):
+                   dev_train=True, real_fraction=1.0):
     """Builds (or loads from cache) the train and dev FeatureSets.
 
     quick=True: 12 real clips per label, 8 per dev label, n_aug=1, 40 sequences,
@@ -289,6 +300,10 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     dev_train: train on the dev clips of the speakers dev_train_speaker() picks
     (half of them) and keep only the others in the dev set; the train set's
     recipe lists them ("dev_trained_speakers").
+    real_fraction: keep only the real training clips (train split and the
+    dev speakers trained on) of a fixed share of their speakers
+    (speaker_in_fraction): for learning curves. Silence examples scale with
+    the real clips (10 %); TTS clips and the dev set stay the same.
     log: optional callable(str) that also receives the log lines (they always
     go to CACHE/data.log and standard output).
     """
@@ -315,6 +330,11 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
         moved = [c for c in dev_clips if c.speaker in dev_trained and c.label12 != vocab.SILENCE]
         dev_clips = [c for c in dev_clips if c.speaker not in dev_trained]
         train_clips = train_clips + moved
+    if not 0.0 < real_fraction <= 1.0:
+        raise ValueError("real_fraction must be in (0, 1], not %r" % (real_fraction,))
+    if real_fraction < 1.0:
+        train_clips = [c for c in train_clips if speaker_in_fraction(c.speaker or c.path,
+                                                                     real_fraction)]
     if quick:
         n_aug, n_seq, synth_per_word, synth_seq = 1, 40, 2, 8
         train_clips = _quick_subset(train_clips, 12, seed)
@@ -328,6 +348,7 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
               "synth": bool(synth), "n_silence": n_silence, "synth_per_word": synth_per_word,
               "synth_seq": synth_seq, "quick": quick, "layout": layout,
               "dev_trained_speakers": dev_trained,
+              **({"real_fraction": real_fraction} if real_fraction < 1.0 else {}),
               "train": _listing_digest(train_clips, sc_root), "dev": _listing_digest(dev_clips, sc_root),
               "noise": [os.path.basename(p) for p in noise_files],
               "rirs": [os.path.basename(p) for p in rir_files],
@@ -523,12 +544,16 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--real-fraction", type=float, default=1.0,
+                    help="keep the real training clips of this share of the speakers "
+                         "(learning curves; default 1: all)")
     ap.add_argument("--dev-seq", type=int, default=300,
                     help="also build N dev sequences for word error rates (0: none)")
     a = ap.parse_args(argv)
     tr, dev = build_datasets(a.cache, a.seed, a.n_aug, a.n_seq, not a.no_synth, a.data,
                              synth_per_word=a.synth_per_word, synth_seq=a.synth_seq,
-                             quick=a.quick, workers=a.workers, rebuild=a.rebuild)
+                             quick=a.quick, workers=a.workers, rebuild=a.rebuild,
+                             real_fraction=a.real_fraction)
     print(_summary("train", tr))
     print(_summary("dev", dev))
     if a.dev_seq:

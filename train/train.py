@@ -98,7 +98,7 @@ def load_datasets(args, log):
         sig = inspect.signature(data_mod.build_datasets)
         for name, val in (("data_root", args.data), ("cache_dir", args.cache), ("seed", args.seed),
                           ("quick", args.quick), ("synth", not args.no_synth),
-                          ("log", log)):
+                          ("log", log), ("real_fraction", getattr(args, "real_fraction", 1.0))):
             if name in sig.parameters:
                 kw[name] = val
         res = data_mod.build_datasets(**kw)
@@ -571,6 +571,9 @@ def add_args(p):
                    help="vocal tract length perturbation of half the items: warp factor "
                         "drawn from [1 - VTLP, 1 + VTLP] (0: off; 0.1 is usual)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--real-fraction", type=float, default=1.0,
+                   help="train on the real clips of this share of the training speakers "
+                   "(a learning curve; train.data.speaker_in_fraction; default 1: all)")
     p.add_argument("--init-from", default=None, help="checkpoint or model file (.svxm) to "
                    "start from (its float or dequantised weights initialise the quantisers)")
     p.add_argument("--resume", action="store_true")

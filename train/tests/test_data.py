@@ -525,3 +525,41 @@ def test_silence_level_follows_the_recipe(tmp_path):
             levels.append(10 * np.log10(augment.power(x)))
     assert len(levels) >= 30
     assert min(levels) > -40.0 - 1e-6 and max(levels) < -30.0 + 1e-6
+
+
+def _fraction_u(speaker):
+    # the rule's number, recomputed independently of data.speaker_in_fraction
+    import hashlib
+    return int(hashlib.sha1(("fraction:" + speaker).encode()).hexdigest()[:16], 16) / 2.0 ** 64
+
+
+def test_speaker_fraction_rule_is_nested_and_about_the_share():
+    ids = ["%08x" % (7919 * i) for i in range(4000)]
+    kept = {f: {s for s in ids if data.speaker_in_fraction(s, f)} for f in (0.125, 0.25, 0.5, 1.0)}
+    assert kept[0.125] <= kept[0.25] <= kept[0.5] <= kept[1.0] == set(ids)
+    for f in (0.125, 0.25, 0.5):
+        assert abs(len(kept[f]) / 4000.0 - f) < 0.03, (f, len(kept[f]))
+        assert all((_fraction_u(s) < f) == (s in kept[f]) for s in ids[:200])
+    # independent of the dev-training rule (else a share would skew it)
+    both = sum(data.dev_train_speaker(s) for s in kept[0.5])
+    assert abs(both / len(kept[0.5]) - 0.5) < 0.05
+
+
+def test_build_datasets_real_fraction_keeps_those_speakers(tmp_path):
+    root = str(tmp_path / "sc")
+    _fake_full_dataset(root)
+    a, b = "aaaa0001", "bbbb0002"                  # the fixture's training speakers
+    lo, hi = sorted((_fraction_u(a), _fraction_u(b)))
+    keep = a if _fraction_u(a) < _fraction_u(b) else b
+    kw = dict(cache_dir=str(tmp_path / "cache"), seed=3, n_aug=1, n_seq=2, synth=False,
+              data_root=root, n_silence=2, workers=1, dev_train=False)
+    tr_all, dev_all = data.build_datasets(**kw)
+    tr, dev = data.build_datasets(real_fraction=(lo + hi) / 2, **kw)
+    real = [it for it in tr if it["source"] == "real"]
+    assert real and {it["speaker"] for it in real} == {keep}
+    assert {it["speaker"] for it in tr_all if it["source"] == "real"} == {a, b}
+    assert tr.recipe["real_fraction"] == (lo + hi) / 2 and "real_fraction" not in tr_all.recipe
+    assert sorted(dev.speakers) == sorted(dev_all.speakers)     # the dev set is untouched
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError):
+            data.build_datasets(real_fraction=bad, **kw)
