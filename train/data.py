@@ -287,6 +287,29 @@ def _listing_digest(clips, root):
     return h.hexdigest()[:12]
 
 
+def split_clips(clips, train_split="train", dev_split="dev", dev_train=True, real_fraction=1.0):
+    """(train_clips, dev_clips, dev_trained_speakers, train_split_speakers) as
+    build_datasets uses them: the train split's speech clips plus those of the
+    dev speakers dev_train_speaker() picks (their clips are the only real
+    speech of most _unknown_ words here; the dev set keeps the other half and
+    the list travels in the model file), then only the speakers of
+    real_fraction (speaker_in_fraction) among them."""
+    if not 0.0 < real_fraction <= 1.0:
+        raise ValueError("real_fraction must be in (0, 1], not %r" % (real_fraction,))
+    train_clips = [c for c in clips if c.split == train_split and c.label12 != vocab.SILENCE]
+    train_speakers = {c.speaker for c in train_clips if c.speaker}
+    dev_clips = [c for c in clips if c.split == dev_split]
+    dev_trained = sorted({c.speaker for c in dev_clips if dev_train_speaker(c.speaker, dev_train)})
+    if dev_trained:
+        moved = [c for c in dev_clips if c.speaker in dev_trained and c.label12 != vocab.SILENCE]
+        dev_clips = [c for c in dev_clips if c.speaker not in dev_trained]
+        train_clips = train_clips + moved
+    if real_fraction < 1.0:
+        train_clips = [c for c in train_clips if speaker_in_fraction(c.speaker or c.path,
+                                                                     real_fraction)]
+    return train_clips, dev_clips, dev_trained, train_speakers
+
+
 def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=True,
                    data_root=DEFAULT_DATA_ROOT, n_silence=None, synth_per_word=70, synth_seq=600,
                    quick=False, workers=2, train_split="train", dev_split="dev",
@@ -319,22 +342,8 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     _setup_log(cache_dir)
     sc_root, noise_files, rir_files = _data_paths(data_root)
     clips, layout = sc_layout.load(sc_root)
-    train_clips = [c for c in clips if c.split == train_split and c.label12 != vocab.SILENCE]
-    train_speakers = {c.speaker for c in train_clips if c.speaker}
-    dev_clips = [c for c in clips if c.split == dev_split]
-    # Half of the dev speakers (a fixed rule on the speaker id, dev_train_speakers)
-    # join training: their clips are the only real speech of most _unknown_ words
-    # here. The dev set keeps the other half; the list travels in the model file.
-    dev_trained = sorted({c.speaker for c in dev_clips if dev_train_speaker(c.speaker, dev_train)})
-    if dev_trained:
-        moved = [c for c in dev_clips if c.speaker in dev_trained and c.label12 != vocab.SILENCE]
-        dev_clips = [c for c in dev_clips if c.speaker not in dev_trained]
-        train_clips = train_clips + moved
-    if not 0.0 < real_fraction <= 1.0:
-        raise ValueError("real_fraction must be in (0, 1], not %r" % (real_fraction,))
-    if real_fraction < 1.0:
-        train_clips = [c for c in train_clips if speaker_in_fraction(c.speaker or c.path,
-                                                                     real_fraction)]
+    train_clips, dev_clips, dev_trained, train_speakers = split_clips(
+        clips, train_split, dev_split, dev_train, real_fraction)
     if quick:
         n_aug, n_seq, synth_per_word, synth_seq = 1, 40, 2, 8
         train_clips = _quick_subset(train_clips, 12, seed)
