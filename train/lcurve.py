@@ -10,7 +10,9 @@ RUN/eval.json``:
 
 prints one row per run (share, speakers, real clips, dev 12-class accuracy
 raw / with the training-set bias / on never-seen speakers, `_unknown_`
-recall, training-set accuracy) and fits the 12-class error as a power law of
+recall, training-set accuracy; with --wer also the greedy word error rate
+on the 300 held-out dev sequences of all 35 words, train.data.
+build_dev_sequences) and fits the 12-class error as a power law of
 the number of real clips, err = a * clips^-alpha (least squares on logs, the
 usual shape of learning curves), with the real clips that law needs for each
 --target accuracy, also as a multiple of all the real clips here. The fit is
@@ -56,6 +58,14 @@ def real_share(data_root, fraction):
     return len({c.speaker or c.path for c in train_clips}), len(train_clips)
 
 
+def greedy_wer(run_dir, devseq):
+    """Greedy CTC word error rate of the run's model on the dev sequences."""
+    from .evaluate import greedy_error_rates
+    from .model import load_checkpoint_model
+    model, _ = load_checkpoint_model(os.path.join(run_dir, "last.pt"))
+    return greedy_error_rates(model.eval(), list(devseq))["wer"]
+
+
 def load_run(run_dir):
     """{fraction, raw, acc, unseen, unknown, train_acc} of a run directory."""
     import torch
@@ -76,20 +86,26 @@ def main(argv=None):
     ap.add_argument("--data", default=data.DEFAULT_DATA_ROOT)
     ap.add_argument("--target", type=float, action="append", default=None,
                     help="accuracy to extrapolate to (repeatable; default 0.93 and 0.97)")
+    ap.add_argument("--wer", action="store_true",
+                    help="also the greedy WER on the held-out dev sequences (35 words)")
     ap.add_argument("--json", default=None, help="also write the table and fit here")
     a = ap.parse_args(argv)
     targets = a.target or [0.93, 0.97]
     rows = sorted((load_run(r) for r in a.runs), key=lambda r: r["fraction"])
     _, all_clips = real_share(a.data, 1.0)
+    devseq = data.build_dev_sequences(data_root=a.data) if a.wer else None
     print("| share | speakers | real clips | epochs | raw | with bias | unseen spk. | _unknown_ "
-          "| train |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| train |" + (" greedy WER, 35 words |" if a.wer else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|" if a.wer else ""))
     for r in rows:
         r["speakers"], r["clips"] = real_share(a.data, r["fraction"])
-        print("| %g | %d | %d | %d | %.2f %% | %.2f %% | %.2f %% | %.1f %% | %s |" % (
+        if a.wer:
+            r["wer"] = greedy_wer(r["run"], devseq)
+        print("| %g | %d | %d | %d | %.2f %% | %.2f %% | %.2f %% | %.1f %% | %s |%s" % (
             r["fraction"], r["speakers"], r["clips"], r["epochs"], 100 * r["raw"], 100 * r["acc"],
             100 * r["unseen"], 100 * r["unknown"],
-            "%.1f %%" % (100 * r["train_acc"]) if r["train_acc"] is not None else "-"))
+            "%.1f %%" % (100 * r["train_acc"]) if r["train_acc"] is not None else "-",
+            " %.1f %% |" % (100 * r["wer"]) if a.wer else ""))
     out = {"runs": rows, "all_real_clips": all_clips}
     if len({r["clips"] for r in rows}) >= 2:
         ca, alpha = fit_power_law([r["clips"] for r in rows], [1.0 - r["acc"] for r in rows])

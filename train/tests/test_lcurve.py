@@ -40,3 +40,45 @@ def test_error_that_does_not_fall_needs_no_finite_amount():
 def test_bad_input_is_refused(clips, errs):
     with pytest.raises(ValueError):
         lcurve.fit_power_law(clips, errs)
+
+
+def _run_dir(path, fraction, acc, epochs=3):
+    import json
+    import torch
+    os.makedirs(path)
+    torch.save({"args": {"real_fraction": fraction}, "history": [{}] * epochs},
+               os.path.join(path, "last.pt"))
+    with open(os.path.join(path, "eval.json"), "w") as f:
+        json.dump({"dev_acc12_raw": acc - 0.01, "dev_acc12": acc,
+                   "dev_acc12_unseen_speakers": acc, "recall": {"_unknown_": 0.5},
+                   "calibration_train_acc": 0.99}, f)
+
+
+def test_table_and_fit_from_run_directories(tmp_path, capsys):
+    import json
+    from test_data import _fake_full_dataset
+    root = str(tmp_path / "sc")
+    _fake_full_dataset(root)
+    # the fixture's real training clips: 4, two each of aaaa0001 and bbbb0002 (its
+    # dev speaker is not one the dev-training rule moves); a share picking one has 2
+    spk = {s: lcurve.data.speaker_in_fraction(s, 0.5) for s in ("aaaa0001", "bbbb0002")}
+    half = 0.5 if sum(spk.values()) == 1 else None
+    if half is None:     # pick a share between the two speakers' numbers
+        from test_data import _fraction_u
+        u = sorted(_fraction_u(s) for s in spk)
+        half = (u[0] + u[1]) / 2
+    _run_dir(str(tmp_path / "a"), half, 0.80)
+    _run_dir(str(tmp_path / "b"), 1.0, 0.90)
+    out = str(tmp_path / "lc.json")
+    assert lcurve.main([str(tmp_path / "b"), str(tmp_path / "a"), "--data", root,
+                        "--json", out]) == 0
+    text = capsys.readouterr().out
+    assert "| 1 | 2 | 4 | 3 | 89.00 % | 90.00 % |" in text
+    rep = json.load(open(out))
+    assert [r["fraction"] for r in rep["runs"]] == [half, 1.0] and rep["all_real_clips"] == 4
+    n_half = rep["runs"][0]["clips"]
+    assert n_half == 2 and rep["runs"][0]["speakers"] == 1
+    a, alpha = lcurve.fit_power_law([2, 4], [0.2, 0.1])
+    assert abs(alpha - 1.0) < 1e-12                 # error halves when the clips double
+    assert abs(rep["fit"]["alpha"] - alpha) < 1e-12
+    assert abs(rep["fit"]["needed"]["0.97"] - lcurve.clips_needed(a, alpha, 0.97)) < 1e-6
