@@ -222,10 +222,16 @@ def main(argv=None):
         p = add_args(argparse.ArgumentParser(prog="python3 -m train eval"))
         p.add_argument("checkpoint", help="train/train.py checkpoint or model file (.svxm)")
         p.add_argument("--json", default=None, help="write the full report here")
+        p.add_argument("--train-fit", action="store_true",
+                       help="also the accuracy on a quarter of the clean training clips and "
+                       "of their augmented copies (train.evaluate.train_fit)")
         a = p.parse_args(argv[1:])
         model = init_source(a.checkpoint, [])
         tr, dev, _ = load_datasets(a, Log(None))
         r = evaluate_all(model.eval(), list(tr), list(dev))
+        if a.train_fit:
+            from .evaluate import bias_vector, train_fit
+            r["train_fit"] = train_fit(model, tr, bias_vector(**r["bias"]))
         if a.json:
             with open(a.json, "w") as f:
                 json.dump(r, f, indent=1)

@@ -174,3 +174,32 @@ def pause_thresholds(model, silence_feats, skip_frames=4):
     exit_nb = min(PAUSE_EXIT_RATIO * enter_nb, 0.5)
     return {"enter_blank": round(1.0 - enter_nb, 6), "exit_blank": round(1.0 - exit_nb, 6),
             "silence_nonblank_p98": round(p, 6), "n_frames": int(len(nb))}
+
+
+def clean_and_augmented(sources, n_aug):
+    """(clean, augmented) indices of the real training clips of a feature set
+    built by train.data.build_datasets: each real clip is 1 + n_aug items in
+    a row, the clean one first. Raises ValueError when the real items do not
+    come in such runs."""
+    real = [i for i, s in enumerate(sources) if s == "real"]
+    k = 1 + int(n_aug)
+    if len(real) % k or any(real[j + k - 1] - real[j] != k - 1 for j in range(0, len(real), k)):
+        raise ValueError("the real items are not runs of 1 + %d copies" % n_aug)
+    return real[::k], [i for j in range(0, len(real), k) for i in real[j + 1:j + k]]
+
+
+def train_fit(model, train_set, bias=None, every=4):
+    """How well a model fits its own training speech: 12-class accuracy and
+    per-class recall on every `every`-th clean real training clip and on the
+    same share of their augmented copies (train.data's recipe). A model
+    whose clean training accuracy is far below 100 % underfits (capacity or
+    training length); one near 100 % with a low dev accuracy is limited by
+    the speakers it has seen."""
+    n_aug = (getattr(train_set, "recipe", None) or {}).get("n_aug", 2)
+    clean, aug = clean_and_augmented(train_set.sources, n_aug)
+    out = {}
+    for name, idx in (("clean", clean[::every]), ("augmented", aug[::every])):
+        items = [train_set[i] for i in idx if train_set.labels12[i] in LABELS12]
+        r = accuracy12(model, items, bias)
+        out[name] = {"accuracy": r["accuracy"], "n": r["n"], "recall": r["recall"]}
+    return out

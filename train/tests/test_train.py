@@ -320,3 +320,34 @@ def test_vtlp_and_stronger_specaugment_train(tmp_path):
                           "--specaug-f", "10", "--specaug-t", "15"), items, None)
     losses = [h["train_loss"] for h in hist]
     assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
+
+
+def test_clean_and_augmented_indices_follow_the_recipe_runs():
+    from train.evaluate import clean_and_augmented
+    src = ["real"] * 6 + ["silence", "synth"] + ["real"] * 3
+    assert clean_and_augmented(src, 2) == ([0, 3, 8], [1, 2, 4, 5, 9, 10])
+    assert clean_and_augmented(["real"] * 4, 1) == ([0, 2], [1, 3])
+    with pytest.raises(ValueError):                 # 5 real items are not runs of 3
+        clean_and_augmented(["real"] * 5, 2)
+    with pytest.raises(ValueError):                 # a run broken by another source
+        clean_and_augmented(["real", "silence", "real", "real"], 2)
+
+
+def test_train_fit_scores_the_clean_clips_and_their_copies_apart():
+    from train.data import FeatureSet
+    from train.evaluate import accuracy12, train_fit
+    items = synthetic_items(24, seed=6)
+    feats = [it["feats"].astype(np.float16) for it in items]
+    offsets = np.concatenate([[0], np.cumsum([f.shape[0] for f in feats])]).astype(np.int64)
+    meta = {"text": [it["text"] for it in items], "label12": [it["label12"] for it in items],
+            "word": [it["text"] or "_silence_" for it in items],
+            "source": ["real"] * 18 + ["silence"] * 6, "recipe": {"n_aug": 2}}
+    fs = FeatureSet(np.concatenate(feats), offsets, meta)
+    torch.manual_seed(0)
+    model = CRNN({"n_mels": 40, "hidden": 24, "c1": 4, "c2": 4}).eval()
+    got = train_fit(model, fs, every=2)
+    want_clean = accuracy12(model, [fs[i] for i in (0, 6, 12)])
+    want_aug = accuracy12(model, [fs[i] for i in (1, 4, 7, 10, 13, 16)])
+    assert got["clean"]["n"] == 3 and got["augmented"]["n"] == 6
+    assert got["clean"]["accuracy"] == want_clean["accuracy"]
+    assert got["augmented"]["accuracy"] == want_aug["accuracy"]
