@@ -10,7 +10,8 @@ RUN/eval.json``:
 
 prints one row per run (share, speakers, real clips, dev 12-class accuracy
 raw / with the training-set bias / on never-seen speakers, `_unknown_`
-recall, training-set accuracy; with --wer also the greedy word error rate
+recall, accuracy on clean training clips when the eval ran with
+--train-fit; with --wer also the greedy word error rate
 on the 300 held-out dev sequences of all 35 words, train.data.
 build_dev_sequences) and fits the 12-class error as a power law of
 the number of real clips, err = a * clips^-alpha (least squares on logs, the
@@ -67,7 +68,8 @@ def greedy_wer(run_dir, devseq):
 
 
 def load_run(run_dir):
-    """{fraction, raw, acc, unseen, unknown, train_acc} of a run directory."""
+    """{fraction, raw, acc, unseen, unknown, train_acc (clean training clips,
+    None without --train-fit)} of a run directory."""
     import torch
     path = os.path.join(run_dir, "last.pt")
     ck = torch.load(path, map_location="cpu")
@@ -77,7 +79,7 @@ def load_run(run_dir):
     return {"run": run_dir, "fraction": fraction, "epochs": len(ck.get("history", [])),
             "raw": ev["dev_acc12_raw"], "acc": ev["dev_acc12"],
             "unseen": ev["dev_acc12_unseen_speakers"], "unknown": ev["recall"]["_unknown_"],
-            "train_acc": ev.get("calibration_train_acc")}
+            "train_acc": ev.get("train_fit", {}).get("clean", {}).get("accuracy")}
 
 
 def main(argv=None):
@@ -95,7 +97,7 @@ def main(argv=None):
     _, all_clips = real_share(a.data, 1.0)
     devseq = data.build_dev_sequences(data_root=a.data) if a.wer else None
     print("| share | speakers | real clips | epochs | raw | with bias | unseen spk. | _unknown_ "
-          "| train |" + (" greedy WER, 35 words |" if a.wer else ""))
+          "| clean train clips |" + (" greedy WER, 35 words |" if a.wer else ""))
     print("|---|---|---|---|---|---|---|---|---|" + ("---|" if a.wer else ""))
     for r in rows:
         r["speakers"], r["clips"] = real_share(a.data, r["fraction"])

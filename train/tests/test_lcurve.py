@@ -51,7 +51,7 @@ def _run_dir(path, fraction, acc, epochs=3):
     with open(os.path.join(path, "eval.json"), "w") as f:
         json.dump({"dev_acc12_raw": acc - 0.01, "dev_acc12": acc,
                    "dev_acc12_unseen_speakers": acc, "recall": {"_unknown_": 0.5},
-                   "calibration_train_acc": 0.99}, f)
+                   "train_fit": {"clean": {"accuracy": 0.99}}}, f)
 
 
 def test_table_and_fit_from_run_directories(tmp_path, capsys):
@@ -73,7 +73,7 @@ def test_table_and_fit_from_run_directories(tmp_path, capsys):
     assert lcurve.main([str(tmp_path / "b"), str(tmp_path / "a"), "--data", root,
                         "--json", out]) == 0
     text = capsys.readouterr().out
-    assert "| 1 | 2 | 4 | 3 | 89.00 % | 90.00 % |" in text
+    assert "| 1 | 2 | 4 | 3 | 89.00 % | 90.00 % | 90.00 % | 50.0 % | 99.0 % |" in text
     rep = json.load(open(out))
     assert [r["fraction"] for r in rep["runs"]] == [half, 1.0] and rep["all_real_clips"] == 4
     n_half = rep["runs"][0]["clips"]
