@@ -87,11 +87,18 @@ def calibrate_bias(model, items, char_bonuses=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
     step = max(1, len(items) // max_items)
     items = items[::step]
     sc = word_scores(logprobs(model, items))
-    truth = [it["label12"] for it in items]
+    return best_bias(sc, [it["label12"] for it in items], char_bonuses, silences)
+
+
+def best_bias(scores, truth, char_bonuses=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+              silences=(-4.0, -2.0, 0.0, 2.0)):
+    """The (char_bonus, silence) of the grid that maximises 12-class accuracy
+    of word_scores `scores` against the labels `truth` (first best on ties).
+    Returns (params dict, acc)."""
     best = None
     for cb in char_bonuses:
         for sb in silences:
-            pred = classify12(sc, bias_vector(cb, sb))
+            pred = classify12(scores, bias_vector(cb, sb))
             acc = float(np.mean([p == t for p, t in zip(pred, truth)]))
             if best is None or acc > best[1]:
                 best = ({"char_bonus": cb, "silence": sb}, acc)

@@ -351,3 +351,33 @@ def test_train_fit_scores_the_clean_clips_and_their_copies_apart():
     assert got["clean"]["n"] == 3 and got["augmented"]["n"] == 6
     assert got["clean"]["accuracy"] == want_clean["accuracy"]
     assert got["augmented"]["accuracy"] == want_aug["accuracy"]
+
+
+def test_average_posteriors_is_the_log_of_the_mean_probability():
+    from train.ensemble import average_posteriors
+    g = torch.Generator().manual_seed(3)
+    a = [torch.log_softmax(torch.randn(5, 7, generator=g), -1) for _ in range(2)]
+    b = [torch.log_softmax(torch.randn(5, 7, generator=g), -1) for _ in range(2)]
+    got = average_posteriors([a, b])
+    for i in range(2):
+        want = torch.log((a[i].exp() + b[i].exp()) / 2)
+        assert torch.allclose(got[i], want, atol=1e-6)
+        assert torch.allclose(got[i].exp().sum(-1), torch.ones(5), atol=1e-5)
+    same = average_posteriors([a, a, a])
+    assert all(torch.allclose(s, x, atol=1e-6) for s, x in zip(same, a))
+
+
+def test_best_bias_picks_the_grid_point_that_classifies_best():
+    from train.evaluate import CANDIDATES, best_bias
+    # clip 0 ("stop"): up -3.0 against stop -4.5; with char bonus cb stop wins when
+    # 4cb - 4.5 > 2cb - 3, i.e. cb > 0.75. Clip 1 (silence): go -2.0 against the
+    # empty transcript -3.0; silence wins when sb - 3 > 2cb - 2, i.e. sb > 1 + 2cb
+    sc = np.full((2, len(CANDIDATES)), -50.0)
+    sc[0, CANDIDATES.index("up")], sc[0, CANDIDATES.index("stop")] = -3.0, -4.5
+    sc[1, CANDIDATES.index("go")], sc[1, CANDIDATES.index("")] = -2.0, -3.0
+    truth = ["stop", "_silence_"]
+    assert best_bias(sc, truth, (0.0, 1.0), (0.0, 2.0, 4.0)) == (
+        {"char_bonus": 1.0, "silence": 4.0}, 1.0)
+    # without sb = 4 no point gets both; the first of the grid's 0.5s is kept
+    assert best_bias(sc, truth, (0.0, 1.0), (0.0, 2.0)) == (
+        {"char_bonus": 0.0, "silence": 2.0}, 0.5)
