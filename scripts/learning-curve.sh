@@ -1,7 +1,7 @@
 #!/bin/sh
 # Learning curve of the recipe's float32 stage against the amount of real
 # training speech (train/lcurve.py):
-#   scripts/learning-curve.sh [RUNS_DIR] [SHARE...]     (default train/runs, 0.125 0.25 0.5 1)
+#   scripts/learning-curve.sh [RUNS_DIR] [SHARE...]     (default train/runs, 0.125 0.25 0.5 1.0)
 # For each share: the feature cache of that share of the training speakers
 # (train.data --real-fraction, data seed 1), the float32 stage with the
 # recipe's settings (10 epochs, lr 2e-3, GRU 128), the dev evaluation with
@@ -12,7 +12,7 @@
 set -eu
 runs=${1:-train/runs}
 [ $# -gt 0 ] && shift
-shares=${*:-0.125 0.25 0.5 1}
+shares=${*:-0.125 0.25 0.5 1.0}
 py=/usr/bin/python3
 data=${SVX_DATA:-../shared/data}
 export SVX_LIB="${SVX_LIB:-$PWD/build/libshiftvox.so}"
