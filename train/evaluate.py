@@ -208,5 +208,7 @@ def train_fit(model, train_set, bias=None, every=4):
     for name, idx in (("clean", clean[::every]), ("augmented", aug[::every])):
         items = [train_set[i] for i in idx if train_set.labels12[i] in LABELS12]
         r = accuracy12(model, items, bias)
-        out[name] = {"accuracy": r["accuracy"], "n": r["n"], "recall": r["recall"]}
+        present = {it["label12"] for it in items}      # (no real _silence_ clips)
+        out[name] = {"accuracy": r["accuracy"], "n": r["n"],
+                     "recall": {l: v for l, v in r["recall"].items() if l in present}}
     return out

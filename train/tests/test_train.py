@@ -351,6 +351,8 @@ def test_train_fit_scores_the_clean_clips_and_their_copies_apart():
     assert got["clean"]["n"] == 3 and got["augmented"]["n"] == 6
     assert got["clean"]["accuracy"] == want_clean["accuracy"]
     assert got["augmented"]["accuracy"] == want_aug["accuracy"]
+    # recall only for the classes the clips have
+    assert set(got["clean"]["recall"]) == {fs[i]["label12"] for i in (0, 6, 12)}
 
 
 def test_average_posteriors_is_the_log_of_the_mean_probability():
