@@ -71,21 +71,12 @@ def evaluate_all(model, train_items, dev):
     """Dev 12-class accuracy raw and with the score bias calibrated on the
     training set's real and silence items (never on dev), overall and on the
     dev clips whose speaker never occurs in training."""
-    from .evaluate import accuracy12, bias_vector, calibrate_bias, logprobs, word_scores
+    from .evaluate import calibrate_bias, calibration_items, dev_report, logprobs, word_scores
     from .vocab import LABELS12
-    cal_items = [it for it in train_items if it.get("source") in ("real", "silence")]
-    bias, train_acc = calibrate_bias(model, cal_items, max_items=2000)
-    bv = bias_vector(**bias)
+    bias, train_acc = calibrate_bias(model, calibration_items(train_items), max_items=2000)
     dev = [it for it in dev if it.get("label12") in LABELS12]
-    sc = word_scores(logprobs(model, dev))
-    raw = accuracy12(None, dev, None, sc)
-    cal = accuracy12(None, dev, bv, sc)
-    keep = [i for i, it in enumerate(dev) if not it.get("seen_speaker")]
-    unseen = accuracy12(None, [dev[i] for i in keep], bv, sc[keep])
-    return {"dev_acc12_raw": raw["accuracy"], "dev_acc12": cal["accuracy"],
-            "dev_acc12_unseen_speakers": unseen["accuracy"], "n_dev": cal["n"],
-            "n_dev_unseen": unseen["n"], "recall": cal["recall"], "confusion": cal["confusion"],
-            "bias": bias, "calibration_train_acc": train_acc}
+    return dict(dev_report(dev, word_scores(logprobs(model, dev)), bias),
+                calibration_train_acc=train_acc)
 
 
 def recipe_pause_thresholds(ckpt, train_items, max_items=500):

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import torch
 
-from .evaluate import accuracy12, best_bias, bias_vector, logprobs, word_scores
+from .evaluate import best_bias, calibration_items, dev_report, logprobs, word_scores
 from .vocab import LABELS12, UNKNOWN
 
 
@@ -31,14 +31,10 @@ def average_posteriors(per_model):
             for frames in zip(*per_model)]
 
 
-def scores_report(dev, cal, sd, sc, keep):
-    """Accuracies of dev word scores sd with the bias chosen on cal's sc."""
-    bias, _ = best_bias(sc, [it["label12"] for it in cal])
-    bv = bias_vector(**bias)
-    r = accuracy12(None, dev, bv, sd)
-    u = accuracy12(None, [dev[i] for i in keep], bv, sd[keep])
-    return {"raw": accuracy12(None, dev, None, sd)["accuracy"], "acc": r["accuracy"],
-            "unseen": u["accuracy"], "unknown": r["recall"][UNKNOWN], "bias": bias}
+def scores_report(dev, cal, sd, sc):
+    """train.evaluate.dev_report of dev word scores sd, with the bias chosen on
+    cal's word scores sc."""
+    return dev_report(dev, sd, best_bias(sc, [it["label12"] for it in cal])[0])
 
 
 def main(argv=None):
@@ -51,10 +47,8 @@ def main(argv=None):
     torch.set_num_threads(2)
     tr, dev, _ = load_datasets(a, Log(None))
     dev = [it for it in dev if it.get("label12") in LABELS12]
-    cal = [it for it in tr if it.get("source") in ("real", "silence")
-           and it.get("label12") in LABELS12]
-    cal = cal[::max(1, len(cal) // a.cal_items)]
-    keep = [i for i, it in enumerate(dev) if not it.get("seen_speaker")]
+    cal = [it for it in calibration_items(tr) if it.get("label12") in LABELS12]
+    cal = cal[::max(1, len(cal) // a.cal_items)]      # as calibrate_bias subsamples
     lp_dev, lp_cal, sd, sc, rows = [], [], [], [], []
     for path in a.models:
         m = init_source(path, []).eval()
@@ -62,17 +56,18 @@ def main(argv=None):
         lp_cal.append(logprobs(m, cal))
         sd.append(word_scores(lp_dev[-1]))
         sc.append(word_scores(lp_cal[-1]))
-        rows.append(dict(scores_report(dev, cal, sd[-1], sc[-1], keep), model=path))
-    rows.append(dict(scores_report(dev, cal, np.mean(sd, 0), np.mean(sc, 0), keep),
+        rows.append(dict(scores_report(dev, cal, sd[-1], sc[-1]), model=path))
+    rows.append(dict(scores_report(dev, cal, np.mean(sd, 0), np.mean(sc, 0)),
                      model="mean of word scores"))
     rows.append(dict(scores_report(dev, cal, word_scores(average_posteriors(lp_dev)),
-                                   word_scores(average_posteriors(lp_cal)), keep),
+                                   word_scores(average_posteriors(lp_cal))),
                      model="mean of frame posteriors"))
     print("| model | raw | with bias | unseen spk. | _unknown_ |")
     print("|---|---|---|---|---|")
     for r in rows:
         print("| %s | %.2f %% | %.2f %% | %.2f %% | %.1f %% |" % (
-            r["model"], 100 * r["raw"], 100 * r["acc"], 100 * r["unseen"], 100 * r["unknown"]))
+            r["model"], 100 * r["dev_acc12_raw"], 100 * r["dev_acc12"],
+            100 * r["dev_acc12_unseen_speakers"], 100 * r["recall"][UNKNOWN]))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

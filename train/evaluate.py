@@ -123,6 +123,27 @@ def accuracy12(model, items, bias=None, scores=None):
             "confusion": conf.tolist(), "labels": LABELS12}
 
 
+def dev_report(dev, scores, bias_params):
+    """The dev figures of word_scores `scores` of the 12-class items `dev`:
+    accuracy raw and with the bias (char_bonus, silence) params, the latter
+    also on the clips whose speaker is not in training, with its recall and
+    confusion matrix."""
+    bv = bias_vector(**bias_params)
+    raw = accuracy12(None, dev, None, scores)
+    cal = accuracy12(None, dev, bv, scores)
+    keep = [i for i, it in enumerate(dev) if not it.get("seen_speaker")]
+    unseen = accuracy12(None, [dev[i] for i in keep], bv, scores[keep])
+    return {"dev_acc12_raw": raw["accuracy"], "dev_acc12": cal["accuracy"],
+            "dev_acc12_unseen_speakers": unseen["accuracy"], "n_dev": cal["n"],
+            "n_dev_unseen": unseen["n"], "recall": cal["recall"], "confusion": cal["confusion"],
+            "bias": bias_params}
+
+
+def calibration_items(train_items):
+    """The training items the score bias is chosen on: real and silence clips."""
+    return [it for it in train_items if it.get("source") in ("real", "silence")]
+
+
 def _edit(a, b):
     d = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
