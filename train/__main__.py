@@ -73,7 +73,7 @@ def evaluate_all(model, train_items, dev):
     dev clips whose speaker never occurs in training."""
     from .evaluate import calibrate_bias, calibration_items, dev_report, logprobs, word_scores
     from .vocab import LABELS12
-    bias, train_acc = calibrate_bias(model, calibration_items(train_items), max_items=2000)
+    bias, train_acc = calibrate_bias(model, calibration_items(train_items))
     dev = [it for it in dev if it.get("label12") in LABELS12]
     return dict(dev_report(dev, word_scores(logprobs(model, dev)), bias),
                 calibration_train_acc=train_acc)

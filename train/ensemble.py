@@ -47,8 +47,7 @@ def main(argv=None):
     torch.set_num_threads(2)
     tr, dev, _ = load_datasets(a, Log(None))
     dev = [it for it in dev if it.get("label12") in LABELS12]
-    cal = [it for it in calibration_items(tr) if it.get("label12") in LABELS12]
-    cal = cal[::max(1, len(cal) // a.cal_items)]      # as calibrate_bias subsamples
+    cal = calibration_items(tr, a.cal_items)
     lp_dev, lp_cal, sd, sc, rows = [], [], [], [], []
     for path in a.models:
         m = init_source(path, []).eval()

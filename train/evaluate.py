@@ -80,12 +80,9 @@ def bias_vector(char_bonus=0.0, silence=0.0, candidates=CANDIDATES):
 
 
 def calibrate_bias(model, items, char_bonuses=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
-                   silences=(-4.0, -2.0, 0.0, 2.0), max_items=3000):
-    """Chooses (char_bonus, silence) maximising 12-class accuracy on `items`,
-    which must be training data (never dev).  Returns (params dict, acc)."""
-    items = [it for it in items if it.get("label12") in LABELS12]
-    step = max(1, len(items) // max_items)
-    items = items[::step]
+                   silences=(-4.0, -2.0, 0.0, 2.0)):
+    """Chooses (char_bonus, silence) maximising 12-class accuracy on `items`
+    (calibration_items: training data, never dev).  Returns (params dict, acc)."""
     sc = word_scores(logprobs(model, items))
     return best_bias(sc, [it["label12"] for it in items], char_bonuses, silences)
 
@@ -139,9 +136,13 @@ def dev_report(dev, scores, bias_params):
             "bias": bias_params}
 
 
-def calibration_items(train_items):
-    """The training items the score bias is chosen on: real and silence clips."""
-    return [it for it in train_items if it.get("source") in ("real", "silence")]
+def calibration_items(train_items, max_items=2000):
+    """The training items the score bias is chosen on: the real and silence
+    clips of the 12 classes, every step-th of them so that about max_items
+    remain."""
+    items = [it for it in train_items
+             if it.get("source") in ("real", "silence") and it.get("label12") in LABELS12]
+    return items[::max(1, len(items) // max_items)]
 
 
 def _edit(a, b):

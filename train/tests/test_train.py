@@ -383,3 +383,14 @@ def test_best_bias_picks_the_grid_point_that_classifies_best():
     # without sb = 4 no point gets both; the first of the grid's 0.5s is kept
     assert best_bias(sc, truth, (0.0, 1.0), (0.0, 2.0)) == (
         {"char_bonus": 0.0, "silence": 2.0}, 0.5)
+
+
+def test_calibration_items_are_real_and_silence_clips_of_the_12_classes_subsampled():
+    from train.evaluate import calibration_items
+    items = ([{"source": "real", "label12": "yes", "i": i} for i in range(10)]
+             + [{"source": "tts", "label12": "no", "i": 10}]
+             + [{"source": "real", "label12": None, "i": 11}]
+             + [{"source": "silence", "label12": "_silence_", "i": i} for i in range(12, 16)])
+    assert [it["i"] for it in calibration_items(items)] == list(range(10)) + [12, 13, 14, 15]
+    # 14 eligible, at most about 5: every 2nd
+    assert [it["i"] for it in calibration_items(items, 5)] == [0, 2, 4, 6, 8, 12, 14]
