@@ -93,6 +93,20 @@ class FeatureSet:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def subset(self, indices):
+        """A new FeatureSet of the items at `indices`, in that order."""
+        idx = np.asarray(indices, dtype=np.int64)
+        lens = np.diff(self.offsets)[idx] if idx.size else np.zeros(0, np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+        feats = (np.concatenate([self.feats[self.offsets[i]:self.offsets[i + 1]] for i in idx])
+                 if idx.size else self.feats[:0])
+        pick = lambda xs: [xs[i] for i in idx]  # noqa: E731
+        return FeatureSet(feats, offsets, {
+            "text": pick(self.texts), "label12": pick(self.labels12), "word": pick(self.words),
+            "source": pick(self.sources), "speaker": pick(self.speakers),
+            "seen_speaker": pick(self.seen_speaker), "frontend_params": self.frontend_params,
+            "recipe": self.recipe})
+
     def lengths(self):
         """Frames per item."""
         return np.diff(self.offsets)
@@ -314,7 +328,7 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
                    data_root=DEFAULT_DATA_ROOT, n_silence=None, synth_per_word=70, synth_seq=600,
                    quick=False, workers=2, train_split="train", dev_split="dev",
                    aug_params=None, frontend_overrides=None, rebuild=False, log=None,
-                   dev_train=True, real_fraction=1.0):
+                   dev_train=True, real_fraction=1.0, exclude=None):
     """Builds (or loads from cache) the train and dev FeatureSets.
 
     quick=True: 12 real clips per label, 8 per dev label, n_aug=1, 40 sequences,
@@ -327,6 +341,11 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     dev speakers trained on) of a fixed share of their speakers
     (speaker_in_fraction): for learning curves. Silence examples scale with
     the real clips (10 %); TTS clips and the dev set stay the same.
+    exclude: paths of training clips to leave out (relative to the Speech
+    Commands folder, or absolute; e.g. train.audit's list of clips with no
+    audible word): their clean and augmented items and every generated
+    sequence made with them are dropped after the cache is loaded, so the
+    cache is the same with or without it (exclude_items).
     log: optional callable(str) that also receives the log lines (they always
     go to CACHE/data.log and standard output).
     """
@@ -366,33 +385,28 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     key = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
     train_path = os.path.join(cache_dir, "feats-%s-train.npz" % key)
     dev_path = os.path.join(cache_dir, "feats-%s-dev.npz" % key)
+    exclude = {os.path.abspath(os.path.join(sc_root, p)) for p in (exclude or ())}
+
+    def plan():
+        synth_words, synth_seqs = [], []
+        if synth:
+            sdir, rows = tts.generate(cache_dir, seed, synth_per_word, synth_seq, workers,
+                                      log=_log.info)
+            for r in rows:
+                (synth_words if " " not in r["text"] else synth_seqs).append(
+                    (os.path.join(sdir, r["file"]), r["text"]))
+        return _train_jobs(train_clips, n_aug, n_silence, synth_words, synth_seqs, n_seq, seed)
+
     if not rebuild and os.path.exists(train_path) and os.path.exists(dev_path):
         _log.info("loading cached features %s", train_path)
-        return FeatureSet.load(train_path), FeatureSet.load(dev_path)
+        train_set, dev_set = FeatureSet.load(train_path), FeatureSet.load(dev_path)
+        if exclude:
+            train_set = exclude_items(train_set, plan(), exclude)
+        return train_set, dev_set
 
     _log.info("building features (key %s, layout %s, %d train clips, %d dev clips) -> %s",
              key, layout, len(train_clips), len(dev_clips), cache_dir)
-    synth_words, synth_seqs = [], []
-    if synth:
-        sdir, rows = tts.generate(cache_dir, seed, synth_per_word, synth_seq, workers,
-                                  log=_log.info)
-        for r in rows:
-            (synth_words if " " not in r["text"] else synth_seqs).append(
-                (os.path.join(sdir, r["file"]), r["text"]))
-
-    jobs = [("real", i, c.path, c.text, c.label12, c.word or "-", c.speaker, n_aug, False)
-            for i, c in enumerate(train_clips)]
-    jobs += [("silence", i) for i in range(n_silence)]
-    jobs += [("synth", i, p, w) for i, (p, w) in enumerate(synth_words)]
-    jobs += [("synth_seq", i, p, t) for i, (p, t) in enumerate(synth_seqs)]
-    real_by_word = collections.defaultdict(list)
-    for c in train_clips:
-        if c.text:
-            real_by_word[c.word].append(c.path)
-    synth_by_word = collections.defaultdict(list)
-    for p, w in synth_words:
-        synth_by_word[w].append(p)
-    jobs += _plan_sequences(n_seq, seed, real_by_word, synth_by_word)
+    jobs = plan()
     dev_jobs = [("real", i, c.path, c.text, c.label12, c.word or "-", c.speaker, 0, True)
                 for i, c in enumerate(dev_clips)]
 
@@ -409,7 +423,77 @@ def build_datasets(cache_dir=DEFAULT_CACHE, seed=1, n_aug=2, n_seq=5000, synth=T
     _log.info("dev clips whose speaker is also in train: %d", sum(dev_set.seen_speaker))
     _log.info("built in %.1f s: %s (%.1f MB), %s (%.1f MB)", time.time() - t0, train_path,
              os.path.getsize(train_path) / 1e6, dev_path, os.path.getsize(dev_path) / 1e6)
+    if exclude:
+        train_set = exclude_items(train_set, jobs, exclude)
     return train_set, dev_set
+
+
+def _train_jobs(train_clips, n_aug, n_silence, synth_words, synth_seqs, n_seq, seed):
+    """The training set's jobs, in the order of its items (_make_item)."""
+    jobs = [("real", i, c.path, c.text, c.label12, c.word or "-", c.speaker, n_aug, False)
+            for i, c in enumerate(train_clips)]
+    jobs += [("silence", i) for i in range(n_silence)]
+    jobs += [("synth", i, p, w) for i, (p, w) in enumerate(synth_words)]
+    jobs += [("synth_seq", i, p, t) for i, (p, t) in enumerate(synth_seqs)]
+    real_by_word = collections.defaultdict(list)
+    for c in train_clips:
+        if c.text:
+            real_by_word[c.word].append(c.path)
+    synth_by_word = collections.defaultdict(list)
+    for p, w in synth_words:
+        synth_by_word[w].append(p)
+    return jobs + _plan_sequences(n_seq, seed, real_by_word, synth_by_word)
+
+
+def _job_items(job):
+    """(number of items _make_item makes of the job, clip paths it reads)."""
+    kind = job[0]
+    if kind == "real":
+        return 1 + job[7], [job[2]]
+    if kind == "seq":
+        return 1, list(job[2])
+    return (2 if kind == "synth" else 1), []
+
+
+def read_clip_list(path):
+    """Clip paths from a list file (train.audit's exclude list): one per line,
+    the first tab-separated field; blank lines and '#' comments skipped.
+    OSError / ValueError name the file."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            field = line.split("\t")[0].strip()
+            if not field.lower().endswith(sc_layout.AUDIO_EXT):
+                raise ValueError("%s:%d: %r is not an audio file path" % (path, n, field))
+            out.append(field)
+    return out
+
+
+def exclude_items(train_set, jobs, exclude):
+    """train_set without the items made from any clip path in `exclude` (a
+    set of absolute paths, os.path.abspath): a real clip's clean and augmented items, and each
+    generated sequence that uses it. `jobs` are the set's jobs (_train_jobs);
+    ValueError when they do not account for exactly its items (the cache was
+    made by another plan)."""
+    keep, start, clips, seqs = [], 0, 0, 0
+    for job in jobs:
+        n, paths = _job_items(job)
+        if not any(os.path.abspath(p) in exclude for p in paths):
+            keep.extend(range(start, start + n))
+        elif job[0] == "real":
+            clips += 1
+        else:
+            seqs += 1
+        start += n
+    if start != len(train_set):
+        raise ValueError("the training plan has %d items, the feature set %d"
+                         % (start, len(train_set)))
+    _log.info("excluded %d of %d listed clips (%d items) and %d sequences made with them",
+              clips, len(exclude), start - len(keep) - seqs, seqs)
+    return train_set.subset(keep)
 
 
 def build_dev_sequences(cache_dir=DEFAULT_CACHE, seed=1, n_seq=300, data_root=DEFAULT_DATA_ROOT,

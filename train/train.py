@@ -98,7 +98,9 @@ def load_datasets(args, log):
         sig = inspect.signature(data_mod.build_datasets)
         for name, val in (("data_root", args.data), ("cache_dir", args.cache), ("seed", args.seed),
                           ("quick", args.quick), ("synth", not args.no_synth),
-                          ("log", log), ("real_fraction", getattr(args, "real_fraction", 1.0))):
+                          ("log", log), ("real_fraction", getattr(args, "real_fraction", 1.0)),
+                          ("exclude", data_mod.read_clip_list(args.exclude_clips)
+                           if getattr(args, "exclude_clips", None) else None)):
             if name in sig.parameters:
                 kw[name] = val
         res = data_mod.build_datasets(**kw)
@@ -574,6 +576,10 @@ def add_args(p):
     p.add_argument("--real-fraction", type=float, default=1.0,
                    help="train on the real clips of this share of the training speakers "
                    "(a learning curve; train.data.speaker_in_fraction; default 1: all)")
+    p.add_argument("--exclude-clips", default=None, metavar="FILE",
+                   help="leave out the training clips listed in FILE (one path per line, "
+                        "relative to the Speech Commands folder; python3 -m train.audit "
+                        "writes one) with their augmented copies and sequences")
     p.add_argument("--init-from", default=None, help="checkpoint or model file (.svxm) to "
                    "start from (its float or dequantised weights initialise the quantisers)")
     p.add_argument("--resume", action="store_true")

@@ -513,6 +513,23 @@ def test_quick_build_on_shared_data(tmp_path):
         ws = it["text"].split()
         assert 2 <= len(ws) <= 6 and len(set(ws)) == len(ws) and set(ws) <= set(vocab.SC_WORDS)
         assert it["source"] == "seq" and it["label12"] == ""
+    # leaving clips out (train --exclude-clips): loaded from the cache just made, the
+    # listed clips' clean + augmented items go (quick: n_aug 1), and so do the
+    # sequences made with them; the cache itself is untouched
+    real_idx = [i for i, s in enumerate(tr.sources) if s == "real"]
+    clips = data.split_clips(sc_layout.load(os.path.join(SHARED, "speech_commands"))[0])[0]
+    quick = data._quick_subset(clips, 12, 1)
+    assert len(real_idx) == 2 * len(quick)
+    gone = [os.path.relpath(c.path, os.path.join(SHARED, "speech_commands")) for c in quick[:3]]
+    tr2, _ = data.build_datasets(cache_dir=str(tmp_path), seed=1, quick=True, data_root=SHARED,
+                                 exclude=gone)
+    n_seq = sum(s == "seq" for s in tr.sources) - sum(s == "seq" for s in tr2.sources)
+    assert len(tr) - len(tr2) == 6 + n_seq and 0 <= n_seq <= 40
+    assert sum(s == "real" for s in tr2.sources) == len(real_idx) - 6
+    keep = real_idx[6:]
+    np.testing.assert_array_equal(tr2[0]["feats"], tr[keep[0]]["feats"])
+    assert len(data.build_datasets(cache_dir=str(tmp_path), seed=1, quick=True,
+                                   data_root=SHARED)[0]) == len(tr)
 
 
 def test_silence_level_follows_the_recipe(tmp_path):
