@@ -166,6 +166,8 @@ def main(argv=None):
     bad = [f for f in flags if f not in FLAGS]
     if bad:
         ap.error("unknown flag(s) %s (known: %s)" % (",".join(bad), ",".join(FLAGS)))
+    if not os.path.isdir(a.data):
+        ap.error("data root %s does not exist (see ../shared/data/README.md)" % a.data)
     sc_root = data._data_paths(a.data)[0]
     clips, _ = sc_layout.load(sc_root)
     train_clips, dev_clips, _, _ = data.split_clips(clips)

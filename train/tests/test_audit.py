@@ -109,3 +109,34 @@ def test_summarize_error_rates():
     assert s["train"]["excluded"]["n"] == 1
     assert s["train"]["none"]["error_rate"] == 0.5 and s["train"]["none"]["share"] == 2 / 3
     assert "error_rate" not in s["dev"]["cut_end"]
+
+
+def test_cli_on_a_small_manifest(tmp_path, capsys):
+    import soundfile as sf
+    root = tmp_path / "sc"
+    rows = [("train/yes/a_nohash_0.wav", "yes", "yes", "a", "train",
+             _noise(SR, -60.0) + _word(SR, 5000, 5000, -20.0)),
+            ("train/no/b_nohash_0.wav", "no", "no", "b", "train", _noise(SR, -70.0, 2)),
+            ("train/up/c_nohash_0.wav", "up", "up", "c", "train",
+             _noise(SR, -60.0, 3) + _word(SR, SR - 6000, 6000, -20.0)),
+            ("dev/go/d_nohash_0.wav", "go", "go", "d", "dev", _noise(SR, -65.0, 4))]
+    lines = ["path\tlabel12\tword\tspeaker\tsplit"]
+    for path, lab, word, spk, split, x in rows:
+        (root / os.path.dirname(path)).mkdir(parents=True, exist_ok=True)
+        sf.write(str(root / path), x.astype(np.float32), SR, subtype="PCM_16")
+        lines.append("\t".join((path, lab, word, spk, split)))
+    (root / "train/left").mkdir()
+    (root / "train/left/e_nohash_0.wav").write_bytes(b"RIFF not really")
+    lines.append("train/left/e_nohash_0.wav\tleft\tleft\te\ttrain")
+    (root / "manifest.tsv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    audit.main(["--data", str(root), "--out", str(out)])
+    listed = data.read_clip_list(str(out / "exclude.txt"))
+    # dev speaker "d" may be moved into training by the fixed rule: only train rows count
+    assert "train/no/b_nohash_0.wav" in listed and "train/left/e_nohash_0.wav" in listed
+    assert "train/yes/a_nohash_0.wav" not in listed and "train/up/c_nohash_0.wav" not in listed
+    tsv = (out / "audit.tsv").read_text().splitlines()
+    flags = {line.split("\t")[0]: line.split("\t")[-1] for line in tsv[1:]}
+    assert flags["train/up/c_nohash_0.wav"] == "cut_end"
+    assert flags["train/left/e_nohash_0.wav"] == "unreadable"
+    assert "unreadable" in capsys.readouterr().out
