@@ -33,7 +33,7 @@ import sys
 
 import numpy as np
 
-from . import augment, data, sc_layout
+from . import augment, data, sc_layout, vocab
 
 HOP = 160                 # 10 ms at 16 kHz
 QUIET_DB = -50.0          # loudest 10 ms frame, dB re full scale
@@ -99,12 +99,10 @@ def audit_clips(clips, root):
 
 def summarize(rows, eval_files=None, exclude_flags=DEFAULT_EXCLUDE):
     """{set: {"clips": n, flag: {"n", "share"[, "model_errors", "error_rate"]}}}
-    with "any", "none" and "excluded" (any of exclude_flags) as flags too; eval_files: `shiftvox eval --report`'s
-    per-file list for (some of) the clips, by path relative to the same root
-    or absolute."""
-    by_path = {}
-    for f in eval_files or ():
-        by_path[os.path.normpath(f["path"])] = f
+    with "any", "none" and "excluded" (any of exclude_flags) as flags too;
+    eval_files: `shiftvox eval --report`'s per-file list for (some of) the
+    clips, their paths relative to the same folder as the rows'."""
+    by_path = {os.path.normpath(f["path"]): f for f in eval_files or ()}
     out = {}
     for r in rows:
         s = out.setdefault(r["set"], {"clips": 0})
@@ -112,7 +110,7 @@ def summarize(rows, eval_files=None, exclude_flags=DEFAULT_EXCLUDE):
         keys = list(r["flags"]) + (["any"] if r["flags"] else ["none"])
         if set(r["flags"]) & set(exclude_flags):
             keys.append("excluded")
-        f = by_path.get(os.path.normpath(r.get("abspath", r["path"])))
+        f = by_path.get(os.path.normpath(r["path"]))
         for k in keys:
             e = s.setdefault(k, {"n": 0})
             e["n"] += 1
@@ -172,7 +170,7 @@ def main(argv=None):
     clips, _ = sc_layout.load(sc_root)
     train_clips, dev_clips, _, _ = data.split_clips(clips)
     listed = [(c, "train") for c in train_clips] + [
-        (c, "dev") for c in dev_clips if c.label12 != "_silence_"]
+        (c, "dev") for c in dev_clips if c.label12 != vocab.SILENCE]
     rows = audit_clips(listed, sc_root)
     os.makedirs(a.out, exist_ok=True)
     write_tsv(rows, os.path.join(a.out, "audit.tsv"))
@@ -196,9 +194,8 @@ def main(argv=None):
             sys.exit("train.audit: %s failed (%d): %s" % (" ".join(cmd), r.returncode,
                                                            r.stderr.strip()[-500:]))
         with open(report, encoding="utf-8") as f:
-            eval_files = json.load(f)["files"]
-        for row in rows:
-            row["abspath"] = os.path.join(sc_root, row["path"])
+            eval_files = [dict(e, path=os.path.relpath(e["path"], sc_root))
+                          for e in json.load(f)["files"]]
     summary = summarize(rows, eval_files, flags)
     with open(os.path.join(a.out, "summary.json"), "w", encoding="utf-8") as f:
         json.dump({"exclude_flags": flags, "excluded": n_ex, "thresholds": {

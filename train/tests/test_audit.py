@@ -140,3 +140,33 @@ def test_cli_on_a_small_manifest(tmp_path, capsys):
     assert flags["train/up/c_nohash_0.wav"] == "cut_end"
     assert flags["train/left/e_nohash_0.wav"] == "unreadable"
     assert "unreadable" in capsys.readouterr().out
+
+
+SVX_BIN = os.environ.get("SVX_BIN", os.path.join(ROOT, "build", "shiftvox"))
+MODEL = os.path.join(ROOT, "models", "default.svxm")
+
+
+@pytest.mark.skipif(not (os.access(SVX_BIN, os.X_OK) and os.path.isfile(MODEL)),
+                    reason="build/shiftvox or models/default.svxm absent")
+def test_cli_with_the_model_joins_its_scores(tmp_path):
+    import json
+    import soundfile as sf
+    root = tmp_path / "sc"
+    rows = [("train/yes/a_nohash_0.wav", "yes", _noise(SR, -60.0) + _word(SR, 5000, 5000, -20.0)),
+            ("train/no/b_nohash_0.wav", "no", _noise(SR, -70.0, 2))]
+    lines = ["path\tlabel12\tword\tspeaker\tsplit"]
+    for path, lab, x in rows:
+        (root / os.path.dirname(path)).mkdir(parents=True, exist_ok=True)
+        sf.write(str(root / path), x.astype(np.float32), SR, subtype="PCM_16")
+        lines.append("\t".join((path, lab, lab, path[-16:-12], "train")))
+    (root / "manifest.tsv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    audit.main(["--data", str(root), "--out", str(out), "--model", MODEL])
+    files = json.loads((out / "eval-train.json").read_text())["files"]
+    assert len(files) == 2
+    train = json.loads((out / "summary.json").read_text())["sets"]["train"]
+    # every clip was scored and joined to its row: the counts add up per flag
+    for k in ("excluded", "none"):
+        assert train[k]["scored"] == train[k]["n"] == 1
+    wrong = sum(not f["correct"] for f in files)
+    assert train["excluded"]["model_errors"] + train["none"]["model_errors"] == wrong
